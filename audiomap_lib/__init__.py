@@ -1,0 +1,25 @@
+"""audiomap_lib: the helper library of the AudioMap course book.
+
+*Everything is a mapping: neural networks for audio, built step by step.*
+
+One module per topic; each chapter imports what earlier chapters built:
+
+=====================  ==========================================  =========
+module                 what it holds                               chapter
+=====================  ==========================================  =========
+``audiomap_lib.utils``     device, seeds, profiles, cache folder       all
+``audiomap_lib.io``        read / write / check / shape waveforms      1
+``audiomap_lib.signals``   sines, chirps, harmonic tones, noise        1
+``audiomap_lib.digital``   sampling, quantisation, mu-law, SNR         1
+``audiomap_lib.spectral``  STFT, mel, MFCC, Griffin-Lim                2
+``audiomap_lib.plots``     waveform / spectrogram / response plots     1, 2
+``audiomap_lib.players``   grids of audio players for notebooks        1, 2
+``audiomap_lib.data``      offline corpora, downloads, Datasets        1+
+=====================  ==========================================  =========
+
+Sub-modules are imported on demand (``from audiomap_lib import spectral``).
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

@@ -1,0 +1,16 @@
+"""Data: offline corpora built from Debian packages, online data sets, PyTorch Datasets.
+
+Sub-modules (imported on demand):
+
+* :mod:`audiomap_lib.data.manifest`  -- the manifest format shared by every corpus;
+* :mod:`audiomap_lib.data.digits`    -- spoken digits built offline from espeak-ng / flite / festival;
+* :mod:`audiomap_lib.data.drums`     -- recorded drum one-shots (hydrogen-drumkits, sonic-pi-samples);
+* :mod:`audiomap_lib.data.download`  -- verified, resumable, atomic downloads and safe extraction;
+* :mod:`audiomap_lib.data.online`    -- Speech Commands v0.02, SC09 and FSDD;
+* :mod:`audiomap_lib.data.datasets`  -- ``Dataset`` classes, a padding collate, one-line source switch.
+
+``python -m audiomap_lib.data build`` builds the offline corpora for the active profile.
+"""
+from __future__ import annotations
+
+__all__: list[str] = []

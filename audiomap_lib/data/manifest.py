@@ -1,0 +1,106 @@
+"""The manifest: one CSV row per clip, shared by every corpus of the course.
+
+Columns (all corpora write them, in this order; empty string when unknown):
+
+==========  ===================================================================
+``path``    the clip's file, relative to the manifest's folder (POSIX slashes)
+``label``   the class name (``"zero"`` ... ``"nine"``, ``"kick"``, ``"snare"`` ...)
+``split``   ``"train"``, ``"validation"`` or ``"test"``
+``speaker`` who is heard (a voice, a human speaker id, a drum kit); splits are disjoint by it
+``family``  a group of speakers reported separately (``"espeak"``, ``"flite"``, ``"festival"``, ``"human"``, a kit source)
+``source``  the corpus / program that made the clip (``"espeak-ng"``, ``"sc09"``, ``"hydrogen"`` ...)
+``sr``      sample rate in Hz
+``samples`` number of samples
+``sha256``  hex digest of the file's bytes
+``licence`` the clip's licence (drum kits differ; synthetic speech: the voice's)
+``detail``  free text: synthesis settings, original file name ...
+==========  ===================================================================
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+from pathlib import Path
+from typing import Iterable, Mapping
+
+__all__ = ["MANIFEST_COLUMNS", "SPLITS", "write_manifest", "read_manifest", "compute_sha256"]
+
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "path", "label", "split", "speaker", "family", "source", "sr", "samples", "sha256", "licence", "detail",
+)
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+def compute_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 digest of a file's bytes.
+
+    Returns:
+        A 64-character lowercase hex string.
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(path: str | Path, rows: Iterable[Mapping[str, object]]) -> Path:
+    """Write manifest rows to a CSV file atomically (temporary file, then rename).
+
+    Returns:
+        The manifest's path.
+
+    Raises:
+        ValueError: a row lacks a column, has an unknown one, or an unknown split.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS)
+        writer.writeheader()
+        for i, row in enumerate(rows):
+            keys = set(row)
+            if keys != set(MANIFEST_COLUMNS):
+                raise ValueError(
+                    f"rows[{i}] must have exactly the columns {MANIFEST_COLUMNS}; "
+                    f"missing {sorted(set(MANIFEST_COLUMNS) - keys)}, unknown {sorted(keys - set(MANIFEST_COLUMNS))}"
+                )
+            if row["split"] not in SPLITS:
+                raise ValueError(f"rows[{i}]['split'] must be one of {SPLITS}; got {row['split']!r}")
+            writer.writerow({k: row[k] for k in MANIFEST_COLUMNS})
+    tmp.replace(path)
+    return path
+
+
+def read_manifest(path: str | Path, split: str | None = None) -> list[dict[str, object]]:
+    """Read a manifest CSV.
+
+    Args:
+        path: the manifest file.
+        split: keep only this split (``None``: all rows).
+
+    Returns:
+        A list of dicts with the columns of :data:`MANIFEST_COLUMNS`; ``sr`` and
+        ``samples`` as ``int``, and an extra key ``file`` holding the clip's
+        absolute :class:`~pathlib.Path`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no manifest at {path}")
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS} or None; got {split!r}")
+    rows: list[dict[str, object]] = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if tuple(reader.fieldnames or ()) != MANIFEST_COLUMNS:
+            raise ValueError(f"{path} is not a course manifest: columns {reader.fieldnames}, expected {MANIFEST_COLUMNS}")
+        for row in reader:
+            if split is not None and row["split"] != split:
+                continue
+            out: dict[str, object] = dict(row)
+            out["sr"] = int(row["sr"]) if row["sr"] else 0
+            out["samples"] = int(row["samples"]) if row["samples"] else 0
+            out["file"] = (path.parent / row["path"]).resolve()
+            rows.append(out)
+    return rows

@@ -1,0 +1,332 @@
+"""Spectra: the short-time Fourier transform, mel scale, MFCC, Griffin-Lim (Chapter 2).
+
+Chapter 2 builds the STFT from scratch (framing, windowing, FFT); the
+from-scratch functions here (:func:`frame_signal`, :func:`compute_stft`) are the
+same code, checked against :func:`torch.stft` and librosa in the tests. The
+mel, MFCC and Griffin-Lim helpers wrap torchaudio's transforms, so they run
+on the GPU and pass gradients.
+
+Units are explicit: window and hop lengths are in **samples** (use
+:func:`seconds_to_samples`), frequencies in Hz, times in seconds.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .io import check_sample_rate, check_waveform
+
+__all__ = [
+    "seconds_to_samples",
+    "make_window",
+    "frame_signal",
+    "compute_stft",
+    "compute_istft",
+    "compute_magnitude",
+    "amplitude_to_db",
+    "compute_fft_frequencies",
+    "compute_frame_times",
+    "compute_spectrogram",
+    "compute_mel_spectrogram",
+    "compute_log_mel_spectrogram",
+    "compute_mfcc",
+    "invert_griffin_lim",
+    "hz_to_mel",
+    "mel_to_hz",
+]
+
+
+def seconds_to_samples(seconds: float, sr: int) -> int:
+    """Convert a duration in seconds to a whole number of samples (rounded).
+
+    Returns:
+        ``round(seconds * sr)``, at least 1.
+    """
+    sr = check_sample_rate(sr)
+    if not seconds > 0:
+        raise ValueError(f"seconds must be positive; got {seconds}")
+    return max(1, int(round(seconds * sr)))
+
+
+def make_window(length: int, kind: str = "hann") -> torch.Tensor:
+    """A periodic analysis window (the kind used for STFTs).
+
+    Args:
+        length: window length in samples.
+        kind: ``"hann"``, ``"hamming"`` or ``"rectangular"``.
+
+    Returns:
+        ``float32`` tensor of shape ``(length,)``. The periodic Hann window is
+        ``0.5 - 0.5 cos(2 pi n / length)``, equal to ``torch.hann_window(length)``.
+    """
+    if not isinstance(length, int) or length < 1:
+        raise ValueError(f"length must be a positive int (samples); got {length!r}")
+    n = torch.arange(length, dtype=torch.float64)
+    if kind == "hann":
+        w = 0.5 - 0.5 * torch.cos(2 * math.pi * n / length)
+    elif kind == "hamming":
+        w = 0.54 - 0.46 * torch.cos(2 * math.pi * n / length)
+    elif kind in ("rectangular", "boxcar"):
+        w = torch.ones(length, dtype=torch.float64)
+    else:
+        raise ValueError(f"kind must be 'hann', 'hamming' or 'rectangular'; got {kind!r}")
+    return w.to(torch.float32)
+
+
+def frame_signal(waveform: torch.Tensor, frame_length: int, hop_length: int) -> torch.Tensor:
+    """Cut a signal into overlapping frames (no padding: only whole frames).
+
+    Frame ``m`` holds samples ``m*hop_length ... m*hop_length + frame_length - 1``.
+
+    Args:
+        waveform: shape ``(..., samples)`` with ``samples >= frame_length``.
+        frame_length, hop_length: in samples.
+
+    Returns:
+        Tensor of shape ``(..., n_frames, frame_length)`` with
+        ``n_frames = 1 + (samples - frame_length) // hop_length`` (a view).
+    """
+    x = check_waveform(waveform, ndim=(1, 2, 3))
+    if not isinstance(frame_length, int) or frame_length < 1:
+        raise ValueError(f"frame_length must be a positive int (samples); got {frame_length!r}")
+    if not isinstance(hop_length, int) or hop_length < 1:
+        raise ValueError(f"hop_length must be a positive int (samples); got {hop_length!r}")
+    if x.shape[-1] < frame_length:
+        raise ValueError(
+            f"waveform has {x.shape[-1]} samples, fewer than frame_length={frame_length}"
+        )
+    return x.unfold(-1, frame_length, hop_length)
+
+
+def compute_stft(
+    waveform: torch.Tensor,
+    n_fft: int,
+    hop_length: int,
+    window: torch.Tensor | str = "hann",
+    center: bool = True,
+) -> torch.Tensor:
+    """Short-time Fourier transform from scratch: frame, window, FFT.
+
+    ``X[k, m] = sum_n x[m*hop + n] w[n] exp(-2 pi i k n / n_fft)`` for
+    ``k = 0 .. n_fft//2`` (the one-sided spectrum of a real signal).
+
+    Args:
+        waveform: shape ``(..., samples)``.
+        n_fft: frame (and FFT) length in samples.
+        hop_length: step between frames in samples.
+        window: a tensor of shape ``(n_fft,)`` or a name for :func:`make_window`.
+        center: reflect-pad ``n_fft // 2`` samples on both sides so that frame
+            ``m`` is centred on sample ``m * hop_length`` (as torch.stft and
+            librosa do by default).
+
+    Returns:
+        ``complex64`` tensor of shape ``(..., n_fft // 2 + 1, n_frames)``
+        (frequency bins by frames), equal to
+        ``torch.stft(x, n_fft, hop_length, window=w, center=center, return_complex=True)``.
+    """
+    x = check_waveform(waveform, ndim=(1, 2, 3))
+    w = make_window(n_fft, window) if isinstance(window, str) else window.to(torch.float32)
+    if w.shape != (n_fft,):
+        raise ValueError(f"window must have shape ({n_fft},) to match n_fft; got {tuple(w.shape)}")
+    if center:
+        pad = n_fft // 2
+        if x.shape[-1] <= pad:
+            raise ValueError(
+                f"waveform has {x.shape[-1]} samples; reflect padding needs more than n_fft//2={pad}"
+            )
+        shape = x.shape
+        x = torch.nn.functional.pad(x.reshape(-1, 1, shape[-1]), (pad, pad), mode="reflect")
+        x = x.reshape(*shape[:-1], -1)
+    frames = frame_signal(x, n_fft, hop_length)  # (..., n_frames, n_fft)
+    spec = torch.fft.rfft(frames * w, n=n_fft, dim=-1)  # (..., n_frames, n_fft//2+1)
+    return spec.transpose(-1, -2)
+
+
+def compute_istft(
+    stft: torch.Tensor, n_fft: int, hop_length: int, window: str = "hann", length: int | None = None
+) -> torch.Tensor:
+    """Inverse STFT (weighted overlap-add), via :func:`torch.istft`.
+
+    Returns:
+        ``float32`` tensor of shape ``(..., samples)``.
+    """
+    w = make_window(n_fft, window).to(stft.device)
+    return torch.istft(stft, n_fft, hop_length, window=w, center=True, length=length)
+
+
+def compute_magnitude(stft: torch.Tensor, power: float = 1.0) -> torch.Tensor:
+    """``|X| ** power`` of a complex STFT (``power=2`` gives the power spectrogram).
+
+    Returns:
+        Real tensor, same shape.
+    """
+    if not torch.is_complex(stft):
+        raise TypeError(f"stft must be a complex tensor; got dtype {stft.dtype}")
+    return stft.abs().pow(power)
+
+
+def amplitude_to_db(x: torch.Tensor, power: bool = False, top_db: float | None = 80.0, amin: float = 1e-10) -> torch.Tensor:
+    """Convert magnitudes (or powers) to decibels relative to 1.
+
+    ``20 log10(max(x, amin))`` for magnitudes, ``10 log10(max(x, amin))`` for
+    powers; then values more than ``top_db`` below the maximum are raised to
+    ``max - top_db`` (per whole tensor), as librosa's ``amplitude_to_db`` does.
+
+    Returns:
+        Tensor of the same shape, in dB.
+    """
+    if torch.is_complex(x):
+        raise TypeError("x must be real magnitudes or powers; take compute_magnitude first")
+    if bool((x < 0).any()):
+        raise ValueError("x must be non-negative magnitudes or powers")
+    mult = 10.0 if power else 20.0
+    db = mult * torch.log10(torch.clamp(x, min=amin))
+    if top_db is not None:
+        db = torch.maximum(db, db.max() - top_db)
+    return db
+
+
+def compute_fft_frequencies(n_fft: int, sr: int) -> torch.Tensor:
+    """Centre frequency (Hz) of each one-sided FFT bin.
+
+    Returns:
+        ``float32`` tensor of shape ``(n_fft // 2 + 1,)``: ``k * sr / n_fft``.
+    """
+    sr = check_sample_rate(sr)
+    return torch.arange(n_fft // 2 + 1, dtype=torch.float32) * sr / n_fft
+
+
+def compute_frame_times(n_frames: int, hop_length: int, sr: int, n_fft: int | None = None, center: bool = True) -> torch.Tensor:
+    """Time (s) of the centre of each STFT frame.
+
+    With ``center=True`` frame ``m`` is centred at ``m * hop / sr``; without
+    centring it starts there and its centre is ``(m * hop + n_fft/2) / sr``.
+
+    Returns:
+        ``float32`` tensor of shape ``(n_frames,)``.
+    """
+    sr = check_sample_rate(sr)
+    t = torch.arange(n_frames, dtype=torch.float32) * hop_length
+    if not center:
+        if n_fft is None:
+            raise ValueError("n_fft is needed when center=False")
+        t = t + n_fft / 2
+    return t / sr
+
+
+def compute_spectrogram(waveform: torch.Tensor, n_fft: int, hop_length: int, power: float = 2.0) -> torch.Tensor:
+    """Magnitude (power=1) or power (power=2) spectrogram with torchaudio.
+
+    Returns:
+        Tensor of shape ``(..., n_fft // 2 + 1, n_frames)``.
+    """
+    import torchaudio.transforms as T
+
+    x = check_waveform(waveform, ndim=(1, 2, 3))
+    tr = T.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=power).to(x.device)
+    return tr(x)
+
+
+def _mel_transform(sr: int, n_fft: int, hop_length: int, n_mels: int, f_min: float, f_max: float | None):
+    import torchaudio.transforms as T
+
+    sr = check_sample_rate(sr)
+    f_max = sr / 2 if f_max is None else f_max
+    if not 0 <= f_min < f_max <= sr / 2:
+        raise ValueError(f"need 0 <= f_min < f_max <= sr/2={sr / 2}; got f_min={f_min}, f_max={f_max}")
+    return T.MelSpectrogram(
+        sample_rate=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
+        f_min=f_min, f_max=f_max, power=2.0, norm="slaney", mel_scale="slaney",
+    )
+
+
+def compute_mel_spectrogram(
+    waveform: torch.Tensor, sr: int, n_fft: int = 512, hop_length: int = 160,
+    n_mels: int = 64, f_min: float = 0.0, f_max: float | None = None,
+) -> torch.Tensor:
+    """Mel power spectrogram (torchaudio, Slaney mel scale and filter norm, as librosa).
+
+    Returns:
+        Tensor of shape ``(..., n_mels, n_frames)``.
+    """
+    x = check_waveform(waveform, ndim=(1, 2, 3))
+    return _mel_transform(sr, n_fft, hop_length, n_mels, f_min, f_max).to(x.device)(x)
+
+
+def compute_log_mel_spectrogram(
+    waveform: torch.Tensor, sr: int, n_fft: int = 512, hop_length: int = 160,
+    n_mels: int = 64, f_min: float = 0.0, f_max: float | None = None, eps: float = 1e-6,
+) -> torch.Tensor:
+    """Log-mel spectrogram ``log(mel_power + eps)`` (natural log), the usual network input.
+
+    Returns:
+        Tensor of shape ``(..., n_mels, n_frames)``.
+    """
+    return torch.log(compute_mel_spectrogram(waveform, sr, n_fft, hop_length, n_mels, f_min, f_max) + eps)
+
+
+def compute_mfcc(
+    waveform: torch.Tensor, sr: int, n_mfcc: int = 13, n_fft: int = 512,
+    hop_length: int = 160, n_mels: int = 64,
+) -> torch.Tensor:
+    """Mel-frequency cepstral coefficients (torchaudio: DCT-II of the dB mel spectrogram).
+
+    Returns:
+        Tensor of shape ``(..., n_mfcc, n_frames)``.
+    """
+    import torchaudio.transforms as T
+
+    x = check_waveform(waveform, ndim=(1, 2, 3))
+    sr = check_sample_rate(sr)
+    tr = T.MFCC(
+        sample_rate=sr, n_mfcc=n_mfcc,
+        melkwargs=dict(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, norm="slaney", mel_scale="slaney"),
+    ).to(x.device)
+    return tr(x)
+
+
+def invert_griffin_lim(
+    magnitude: torch.Tensor, n_fft: int, hop_length: int, n_iter: int = 32, power: float = 1.0, seed: int = 0,
+) -> torch.Tensor:
+    """Recover a waveform from a magnitude spectrogram with Griffin-Lim (torchaudio).
+
+    The phase is estimated by alternating projections, starting from random
+    phase drawn with ``seed`` (so results repeat).
+
+    Args:
+        magnitude: shape ``(..., n_fft // 2 + 1, n_frames)``, ``|X| ** power``.
+
+    Returns:
+        ``float32`` waveform of shape ``(..., samples)``.
+    """
+    import torchaudio.transforms as T
+
+    if magnitude.shape[-2] != n_fft // 2 + 1:
+        raise ValueError(
+            f"magnitude must have n_fft//2+1={n_fft // 2 + 1} frequency bins (dim -2); got {magnitude.shape[-2]}"
+        )
+    tr = T.GriffinLim(n_fft=n_fft, hop_length=hop_length, n_iter=n_iter, power=power, rand_init=True).to(magnitude.device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return tr(magnitude)
+
+
+def hz_to_mel(freq: float | torch.Tensor) -> torch.Tensor:
+    """Hz to mel on the HTK formula ``2595 log10(1 + f / 700)``.
+
+    Returns:
+        Tensor of mels, same shape.
+    """
+    f = torch.as_tensor(freq, dtype=torch.float32)
+    return 2595.0 * torch.log10(1.0 + f / 700.0)
+
+
+def mel_to_hz(mel: float | torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`hz_to_mel`.
+
+    Returns:
+        Tensor of Hz, same shape.
+    """
+    m = torch.as_tensor(mel, dtype=torch.float32)
+    return 700.0 * (10.0 ** (m / 2595.0) - 1.0)

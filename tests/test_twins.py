@@ -1,0 +1,108 @@
+"""One source of truth: the step-by-step code in a notebook equals the library's.
+
+A chapter that builds a function from scratch marks the cell that defines it
+with a first line ``# twin: audiomap_lib.<module>.<name>``. This test runs that
+cell on its own (with the imports listed in ``PRELUDE``) and checks that the
+notebook's function and the library's give the same results on the inputs
+in ``CASES``. If a chapter and the library drift apart, this fails.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+import torch
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+PRELUDE = "import math\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n"
+
+
+def _g(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# Each entry: the library function's dotted name -> a list of (args, kwargs) cases.
+CASES: dict[str, list[tuple[tuple, dict]]] = {
+    "audiomap_lib.spectral.frame_signal": [
+        ((torch.randn(1000, generator=_g(0)), 256, 64), {}),
+        ((torch.randn(2, 777, generator=_g(1)), 100, 100), {}),
+    ],
+    "audiomap_lib.spectral.make_window": [((512,), {}), ((33, "hamming"), {})],
+    "audiomap_lib.spectral.compute_stft": [
+        ((torch.randn(4000, generator=_g(2)), 512, 128), {}),
+        ((torch.randn(2, 3000, generator=_g(3)), 256, 100), {"center": False}),
+    ],
+    "audiomap_lib.digital.quantize_uniform": [
+        ((torch.rand(500, generator=_g(4)) * 2 - 1, 3), {}),
+        ((torch.rand(500, generator=_g(5)) * 2 - 1, 8), {}),
+    ],
+    "audiomap_lib.digital.encode_mu_law": [((torch.rand(500, generator=_g(6)) * 2 - 1,), {})],
+    "audiomap_lib.digital.decode_mu_law": [((torch.arange(256),), {})],
+}
+
+
+def _twin_cells() -> dict[str, tuple[Path, str]]:
+    found: dict[str, tuple[Path, str]] = {}
+    for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
+        for cell in json.loads(nb.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            src = "".join(cell["source"])
+            first = src.lstrip().splitlines()[0] if src.strip() else ""
+            if first.startswith("# twin:"):
+                found[first.split(":", 1)[1].strip()] = (nb, src)
+    return found
+
+
+TWINS = _twin_cells()
+
+
+def _resolve(dotted: str) -> Callable[..., Any]:
+    module, name = dotted.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
+
+
+def _same(a: Any, b: Any) -> None:
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.shape == b.shape, (a.shape, getattr(b, "shape", None))
+        if a.is_floating_point() or a.is_complex():
+            torch.testing.assert_close(a.to(b.dtype), b, rtol=1e-5, atol=1e-5)
+        else:
+            assert torch.equal(a.to(b.dtype), b)
+    elif isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    elif isinstance(a, float):
+        assert math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+    else:
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+def test_every_twin_has_cases() -> None:
+    missing = sorted(set(TWINS) - set(CASES))
+    assert not missing, f"add test inputs to CASES for the notebook twins {missing}"
+
+
+def test_every_case_has_a_twin_in_a_notebook() -> None:
+    missing = sorted(set(CASES) - set(TWINS))
+    assert not missing, f"no notebook cell is marked '# twin: ...' for {missing}"
+
+
+@pytest.mark.parametrize("dotted", sorted(CASES))
+def test_notebook_twin_matches_library(dotted: str) -> None:
+    if dotted not in TWINS:
+        pytest.fail(f"no notebook cell is marked '# twin: {dotted}'")
+    nb, src = TWINS[dotted]
+    namespace: dict[str, Any] = {}
+    exec(compile(PRELUDE + src, f"{nb.name}:{dotted}", "exec"), namespace)
+    name = dotted.rsplit(".", 1)[1]
+    assert name in namespace, f"{nb.name}: the twin cell for {dotted} does not define {name}()"
+    ours, theirs = namespace[name], _resolve(dotted)
+    for args, kwargs in CASES[dotted]:
+        _same(ours(*args, **kwargs), theirs(*args, **kwargs))
