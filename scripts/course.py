@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""The two commands of the AudioMap course, for Linux, macOS and Windows.
+
+    python3 scripts/course.py build   # install everything, build the corpora and the book
+    python3 scripts/course.py test    # install what is missing, run every test, build the book (quick)
+
+Other sub-commands: ``setup`` (system packages + virtual environment only),
+``corpora`` (the offline data sets), ``book`` (the book only), ``unit`` (unit
+tests), ``notebooks`` (nbval over the chapters), ``bench`` (benchmarks).
+
+Environment: ``AUDIOMAP_PROFILE`` (quick / standard / full), ``AUDIOMAP_DATA``
+(data cache), ``AUDIOMAP_VENV`` (where the virtual environment lives, default
+``.venv``), ``AUDIOMAP_JOBS`` (pytest workers, default: number of CPUs, max 4).
+Only the standard library is used here, so it runs before anything is installed.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = Path(os.environ.get("AUDIOMAP_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+# Debian packages: the offline corpora (voices, drum kits) and libsndfile.
+APT_PACKAGES = [
+    "espeak-ng", "flite", "festival", "festvox-kallpc16k", "festvox-kdlpc16k",
+    "festvox-us-slt-hts", "hydrogen-drumkits", "sonic-pi-samples", "libsndfile1",
+]
+HOMEBREW_HINT = "brew install espeak-ng flite   (festival voices and the drum kits are Debian-only)"
+
+
+def log(msg: str) -> None:
+    print(f"[course] {msg}", flush=True)
+
+
+def run(cmd: list[str | os.PathLike], env: dict[str, str] | None = None) -> None:
+    """Run a command, echoing it; stop with its exit code if it fails."""
+    log("$ " + " ".join(str(c) for c in cmd))
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=full_env)
+    if result.returncode != 0:
+        log(f"failed with exit code {result.returncode}: {' '.join(str(c) for c in cmd)}")
+        sys.exit(result.returncode)
+
+
+def install_system_packages() -> None:
+    """Install the Debian packages the offline corpora need, when they are missing."""
+    if shutil.which("dpkg-query") is None or shutil.which("apt-get") is None:
+        log("no apt here: install the voices by hand if you want the offline corpora:")
+        log("  Debian/Ubuntu: sudo apt-get install " + " ".join(APT_PACKAGES))
+        log("  macOS: " + HOMEBREW_HINT)
+        log("  or use the online data sets (see README, 'Data').")
+        return
+    missing = []
+    for pkg in APT_PACKAGES:
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Status}", pkg], capture_output=True, text=True)
+        if "install ok installed" not in out.stdout:
+            missing.append(pkg)
+    if not missing:
+        log("Debian packages: all present")
+        return
+    sudo: list[str] = []
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        if shutil.which("sudo") is None:
+            log("these Debian packages are missing and I am not root and have no sudo:")
+            log("  apt-get install " + " ".join(missing))
+            sys.exit(1)
+        sudo = ["sudo"]
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    run([*sudo, "apt-get", "update", "-q"], env=env)
+    run([*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
+
+
+def _requirements_digest() -> str:
+    h = hashlib.sha256()
+    for name in ("requirements.txt", "pyproject.toml"):
+        h.update((ROOT / name).read_bytes())
+    return h.hexdigest()
+
+
+def install_python_packages() -> None:
+    """Create the virtual environment and install requirements.txt + audiomap_lib (editable)."""
+    stamp = VENV / ".audiomap-installed"
+    digest = _requirements_digest()
+    if PY.exists() and stamp.exists() and stamp.read_text().strip() == digest:
+        log(f"virtual environment {VENV}: up to date")
+        return
+    if not PY.exists():
+        run([sys.executable, "-m", "venv", VENV])
+    run([PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    run([PY, "-m", "pip", "install", "--quiet", "-r", "requirements.txt"])
+    run([PY, "-m", "pip", "install", "--quiet", "--no-deps", "-e", "."])
+    stamp.write_text(digest)
+
+
+def setup() -> None:
+    install_system_packages()
+    install_python_packages()
+
+
+def build_corpora(profile: str | None = None) -> None:
+    env = {"AUDIOMAP_PROFILE": profile} if profile else None
+    run([PY, "-m", "audiomap_lib.data", "build"], env=env)
+
+
+def build_book(profile: str | None = None, output: str | None = None) -> None:
+    cmd: list[str | os.PathLike] = [BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going"]
+    if output:
+        cmd += ["--path-output", output]
+    env = {"AUDIOMAP_PROFILE": profile} if profile else None
+    run(cmd, env=env)
+    html = ROOT / (output or ".") / "_build" / "html" / "index.html"
+    log(f"book built: {html}")
+
+
+def jobs() -> str:
+    return os.environ.get("AUDIOMAP_JOBS") or str(min(4, os.cpu_count() or 1))
+
+
+def run_unit_tests() -> None:
+    run([PY, "-m", "pytest", "tests", "-n", jobs(), "--dist", "loadfile"], env={"AUDIOMAP_PROFILE": "quick"})
+
+
+def run_notebook_tests() -> None:
+    run([PY, "-m", "pytest", "--nbval-lax", "notebooks", "-n", jobs(), "--dist", "loadfile"],
+        env={"AUDIOMAP_PROFILE": "quick"})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["build", "test", "setup", "corpora", "book", "unit", "notebooks", "bench"])
+    args = parser.parse_args(argv)
+    start = time.monotonic()
+    if args.command == "build":
+        setup()
+        build_corpora()
+        build_book()
+    elif args.command == "test":
+        setup()
+        build_corpora("quick")
+        run([PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "-n", jobs(), "--dist", "loadfile"],
+            env={"AUDIOMAP_PROFILE": "quick"})
+        # the book must build with -W (warnings are errors): executed in the quick profile,
+        # in its own folder so that its execution cache never mixes with a standard build
+        build_book("quick", output="_build/quick")
+    elif args.command == "setup":
+        setup()
+    elif args.command == "corpora":
+        build_corpora()
+    elif args.command == "book":
+        build_book()
+    elif args.command == "unit":
+        run_unit_tests()
+    elif args.command == "notebooks":
+        run_notebook_tests()
+    elif args.command == "bench":
+        for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+            run([PY, script])
+    log(f"'{args.command}' finished in {time.monotonic() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
