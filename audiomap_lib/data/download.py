@@ -19,6 +19,7 @@ plainly and tells you where to put the file by hand.
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -30,19 +31,18 @@ import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Union
 
 from .manifest import compute_sha256
 
 __all__ = [
-    "DownloadError",
     "COMPLETE_MARKER",
+    "DownloadError",
+    "check_sha256",
     "download_file",
     "extract_archive",
-    "check_sha256",
 ]
 
-PathLike = Union[str, Path]
+PathLike = str | Path
 
 COMPLETE_MARKER = ".complete"
 """Name of the file :func:`extract_archive` writes into a finished folder."""
@@ -96,14 +96,10 @@ def _looks_offline(exc: BaseException) -> bool:
     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
     if isinstance(reason, (socket.gaierror, ConnectionRefusedError)):
         return True
-    if isinstance(reason, OSError) and getattr(reason, "errno", None) in (
-        101,  # ENETUNREACH
-        113,  # EHOSTUNREACH
-        10051,  # WSAENETUNREACH
-        10065,  # WSAEHOSTUNREACH
-    ):
-        return True
-    return False
+    if isinstance(exc, urllib.error.URLError) and isinstance(reason, TimeoutError):
+        return True  # the connection itself timed out (no answer at all), not a stalled transfer
+    unreachable = (101, 113, 10051, 10065)  # ENETUNREACH, EHOSTUNREACH and their Windows twins
+    return isinstance(reason, OSError) and getattr(reason, "errno", None) in unreachable
 
 
 def _parse_content_range_start(value: str | None) -> int | None:
@@ -160,7 +156,7 @@ def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
             unit="B",
             unit_scale=True,
             unit_divisor=1024,
-            desc=part.name[: -len(".part")] if part.name.endswith(".part") else part.name,
+            desc=part.name.removesuffix(".part"),
             disable=not progress,
             leave=False,
         ) as bar:
@@ -231,10 +227,9 @@ def download_file(
     dest = Path(dest).expanduser().absolute()
     if dest.is_dir():
         raise ValueError(f"dest must be a file path, but {dest} is a folder")
-    if dest.is_file():
-        if compute_sha256(dest) == expected:
-            return dest
-        # A stale or corrupted copy: download afresh; it is replaced only when verified.
+    if dest.is_file() and compute_sha256(dest) == expected:
+        return dest
+    # (a stale or corrupted dest is downloaded afresh; it is replaced only once verified)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     advice = _by_hand_advice(url, dest, expected)
@@ -251,10 +246,12 @@ def download_file(
         except (urllib.error.URLError, OSError, EOFError) as exc:
             # http.client.IncompleteRead / RemoteDisconnected are OSError or
             # HTTPException subclasses; the latter is handled below.
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT):
+                raise  # a local disk problem: retrying the network would not help
             if _looks_offline(exc):
                 reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
                 raise DownloadError(
-                    f"this machine appears to be offline: could not reach the server for "
+                    f"this machine appears to be offline (or the server is unreachable): could not reach it for "
                     f"{url} ({reason}).\n{advice}"
                 ) from exc
             if attempt >= retries:

@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import shutil
 from pathlib import Path
 from typing import Iterable, Mapping
 
-__all__ = ["MANIFEST_COLUMNS", "SPLITS", "write_manifest", "read_manifest", "compute_sha256"]
+__all__ = [
+    "MANIFEST_COLUMNS", "SPLITS", "write_manifest", "read_manifest", "compute_sha256", "count_rows", "replace_folder",
+]
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "path", "label", "split", "speaker", "family", "source", "sr", "samples", "sha256", "licence", "detail",
@@ -56,20 +60,24 @@ def write_manifest(path: str | Path, rows: Iterable[Mapping[str, object]]) -> Pa
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS)
-        writer.writeheader()
-        for i, row in enumerate(rows):
-            keys = set(row)
-            if keys != set(MANIFEST_COLUMNS):
-                raise ValueError(
-                    f"rows[{i}] must have exactly the columns {MANIFEST_COLUMNS}; "
-                    f"missing {sorted(set(MANIFEST_COLUMNS) - keys)}, unknown {sorted(keys - set(MANIFEST_COLUMNS))}"
-                )
-            if row["split"] not in SPLITS:
-                raise ValueError(f"rows[{i}]['split'] must be one of {SPLITS}; got {row['split']!r}")
-            writer.writerow({k: row[k] for k in MANIFEST_COLUMNS})
-    tmp.replace(path)
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS)
+            writer.writeheader()
+            for i, row in enumerate(rows):
+                keys = set(row)
+                if keys != set(MANIFEST_COLUMNS):
+                    raise ValueError(
+                        f"rows[{i}] must have exactly the columns {MANIFEST_COLUMNS}; "
+                        f"missing {sorted(set(MANIFEST_COLUMNS) - keys)}, unknown {sorted(keys - set(MANIFEST_COLUMNS))}"
+                    )
+                if row["split"] not in SPLITS:
+                    raise ValueError(f"rows[{i}]['split'] must be one of {SPLITS}; got {row['split']!r}")
+                writer.writerow({k: row[k] for k in MANIFEST_COLUMNS})
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed write leaves neither a half file nor a changed manifest
+        raise
     return path
 
 
@@ -104,3 +112,25 @@ def read_manifest(path: str | Path, split: str | None = None) -> list[dict[str, 
             out["file"] = (path.parent / row["path"]).resolve()
             rows.append(out)
     return rows
+
+
+def count_rows(rows: list[dict], key: str = "family") -> dict[str, dict[str, int]]:
+    """Count manifest rows per split and ``key`` (returns ``{split: {value: count}}``)."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in rows:
+        bucket = counts.setdefault(str(row["split"]), {})
+        bucket[str(row[key])] = bucket.get(str(row[key]), 0) + 1
+    return counts
+
+
+def replace_folder(tmp_root: Path, root: Path) -> None:
+    """Move a finished corpus build from ``tmp_root`` to ``root``, replacing an old one.
+
+    Used by the corpus builders so that an interrupted build never leaves a half corpus:
+    they build in a temporary sibling folder and call this at the end.
+    """
+    old = root.with_name(f".{root.name}.old-{os.getpid()}")
+    if root.exists():
+        root.rename(old)
+    tmp_root.rename(root)
+    shutil.rmtree(old, ignore_errors=True)
