@@ -89,7 +89,9 @@ def plot_spectrogram(
         hop_length: samples between frames (frame ``m`` is at ``m*hop/sr`` s).
         y_axis: ``"linear"`` (bins are FFT bins 0..sr/2), ``"log"`` (the same
             bins on a log-frequency axis) or ``"mel"`` (bins are mel bands
-            between ``f_min`` and ``f_max``, labelled in Hz).
+            equally spaced on the Slaney mel scale between ``f_min`` and
+            ``f_max``, as :func:`~audiomap_lib.spectral.compute_mel_spectrogram`
+            makes them; labelled in Hz).
         unit: colour-bar label.
 
     Returns:
@@ -111,9 +113,10 @@ def plot_spectrogram(
     elif y_axis == "mel":
         from .spectral import hz_to_mel, mel_to_hz
 
+        # Slaney mel scale, the scale of compute_mel_spectrogram's bands (and librosa's default)
         fmax = sr / 2 if f_max is None else f_max
-        m_edges = np.linspace(float(hz_to_mel(f_min)), float(hz_to_mel(fmax)), n_bins + 1)
-        f_edges = _np(mel_to_hz(torch.tensor(m_edges)))
+        m_edges = np.linspace(float(hz_to_mel(f_min, "slaney")), float(hz_to_mel(fmax, "slaney")), n_bins + 1)
+        f_edges = _np(mel_to_hz(torch.tensor(m_edges), "slaney")).astype(np.float64)
     else:
         raise ValueError(f"y_axis must be 'linear', 'log' or 'mel'; got {y_axis!r}")
     mesh = ax.pcolormesh(t_edges, f_edges, s, shading="flat", cmap=cmap, vmin=vmin, vmax=vmax, rasterized=True)
@@ -122,8 +125,12 @@ def plot_spectrogram(
     elif y_axis == "mel":
         from matplotlib.scale import FuncScale
 
-        fwd = lambda f: 2595.0 * np.log10(1.0 + np.maximum(f, 0) / 700.0)  # noqa: E731
-        inv = lambda m: 700.0 * (10.0 ** (m / 2595.0) - 1.0)  # noqa: E731
+        def fwd(f):
+            return _np(hz_to_mel(torch.as_tensor(np.maximum(f, 0.0)), "slaney")).astype(np.float64)
+
+        def inv(m):
+            return _np(mel_to_hz(torch.as_tensor(m), "slaney")).astype(np.float64)
+
         ax.set_yscale(FuncScale(ax, (fwd, inv)))
         ticks = [t for t in (0, 250, 500, 1000, 2000, 4000, 8000, 16000) if f_edges[0] <= t <= f_edges[-1]]
         ax.set_yticks(ticks)

@@ -312,21 +312,41 @@ def invert_griffin_lim(
         return tr(magnitude)
 
 
-def hz_to_mel(freq: float | torch.Tensor) -> torch.Tensor:
-    """Hz to mel on the HTK formula ``2595 log10(1 + f / 700)``.
+def hz_to_mel(freq: float | torch.Tensor, scale: str = "htk") -> torch.Tensor:
+    """Hz to mel.
+
+    Args:
+        freq: frequency in Hz (number or tensor).
+        scale: ``"htk"``: ``2595 log10(1 + f / 700)``; ``"slaney"``: linear
+            below 1 kHz (``3 f / 200``) and logarithmic above (the scale of
+            librosa's default and of :func:`compute_mel_spectrogram`).
 
     Returns:
         Tensor of mels, same shape.
     """
-    f = torch.as_tensor(freq, dtype=torch.float32)
-    return 2595.0 * torch.log10(1.0 + f / 700.0)
+    f = torch.as_tensor(freq, dtype=torch.float64)
+    if scale == "htk":
+        m = 2595.0 * torch.log10(1.0 + f / 700.0)
+    elif scale == "slaney":
+        lin = f / (200.0 / 3)
+        log = 15.0 + torch.log(torch.clamp(f, min=1e-10) / 1000.0) / (math.log(6.4) / 27.0)
+        m = torch.where(f >= 1000.0, log, lin)
+    else:
+        raise ValueError(f"scale must be 'htk' or 'slaney'; got {scale!r}")
+    return m.to(torch.float32)
 
 
-def mel_to_hz(mel: float | torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`hz_to_mel`.
+def mel_to_hz(mel: float | torch.Tensor, scale: str = "htk") -> torch.Tensor:
+    """Inverse of :func:`hz_to_mel` (same ``scale`` argument).
 
     Returns:
         Tensor of Hz, same shape.
     """
-    m = torch.as_tensor(mel, dtype=torch.float32)
-    return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    m = torch.as_tensor(mel, dtype=torch.float64)
+    if scale == "htk":
+        f = 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    elif scale == "slaney":
+        f = torch.where(m >= 15.0, 1000.0 * torch.exp((math.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
+    else:
+        raise ValueError(f"scale must be 'htk' or 'slaney'; got {scale!r}")
+    return f.to(torch.float32)

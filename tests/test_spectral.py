@@ -377,3 +377,17 @@ def test_griffin_lim_power_spectrogram() -> None:
 def test_griffin_lim_bin_count_error() -> None:
     with pytest.raises(ValueError, match="n_fft//2\\+1=257"):
         spectral.invert_griffin_lim(torch.ones(128, 10), 512, 128)
+
+
+def test_slaney_mel_scale_matches_librosa_default() -> None:
+    """The Slaney scale (compute_mel_spectrogram's bands, plot_spectrogram's mel axis) equals librosa's default."""
+    import librosa
+
+    from audiomap_lib.spectral import hz_to_mel, mel_to_hz
+
+    f = np.array([0.0, 100.0, 999.0, 1000.0, 1500.0, 4000.0, 8000.0])
+    np.testing.assert_allclose(hz_to_mel(torch.tensor(f), "slaney").numpy(), librosa.hz_to_mel(f), rtol=1e-5, atol=1e-5)
+    m = librosa.hz_to_mel(f)
+    np.testing.assert_allclose(mel_to_hz(torch.tensor(m), "slaney").numpy(), f, rtol=1e-5, atol=1e-3)
+    with pytest.raises(ValueError, match="scale"):
+        hz_to_mel(100.0, "bark")
