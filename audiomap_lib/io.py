@@ -22,6 +22,7 @@ import torch
 __all__ = [
     "Waveform",
     "check_waveform",
+    "check_mono",
     "check_sample_rate",
     "check_same_rate",
     "load_audio",
@@ -128,6 +129,31 @@ def check_waveform(
         bad = int((~torch.isfinite(t)).sum())
         raise ValueError(f"{name} contains {bad} NaN or infinite samples; expected finite values")
     return t
+
+
+def check_mono(waveform: Waveform, name: str = "waveform") -> torch.Tensor:
+    """Check a mono waveform and return it flat.
+
+    Args:
+        waveform: shape ``(samples,)`` or ``(1, samples)``.
+        name: the argument's name, used in error messages.
+
+    Returns:
+        ``float32`` tensor of shape ``(samples,)``.
+
+    Raises:
+        ValueError: more than one channel (call :func:`to_mono` first), or any
+            error of :func:`check_waveform`.
+    """
+    wav = check_waveform(waveform, name)
+    if wav.ndim == 2:
+        if wav.shape[0] != 1:
+            raise ValueError(
+                f"{name} must be mono, shape (samples,) or (1, samples); got {tuple(wav.shape)} "
+                f"(use audiomap_lib.io.to_mono)"
+            )
+        wav = wav[0]
+    return wav
 
 
 def pcm_to_float(x: np.ndarray | torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from IPython.display import HTML, Audio
 
-from .io import check_sample_rate, check_waveform
+from .io import check_mono, check_sample_rate
 
 __all__ = ["make_player", "make_player_grid"]
 
@@ -33,11 +33,7 @@ def make_player(waveform: Item, sr: int, normalize: bool = False) -> Audio:
     Returns:
         :class:`IPython.display.Audio`.
     """
-    wav = check_waveform(waveform)
-    if wav.ndim == 2:
-        if wav.shape[0] != 1:
-            raise ValueError(f"waveform must be mono, shape (samples,) or (1, samples); got {tuple(wav.shape)}")
-        wav = wav[0]
+    wav = check_mono(waveform)
     sr = check_sample_rate(sr)
     data = wav.detach().cpu().numpy()
     peak = float(np.abs(data).max())

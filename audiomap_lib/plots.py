@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .io import check_sample_rate, check_waveform
+from .io import check_mono, check_sample_rate, check_waveform
 
 __all__ = [
     "plot_waveform",
@@ -46,11 +46,7 @@ def plot_waveform(
     Returns:
         The Matplotlib Axes.
     """
-    wav = check_waveform(waveform)
-    if wav.ndim == 2:
-        if wav.shape[0] != 1:
-            raise ValueError(f"waveform must be mono, shape (samples,) or (1, samples); got {tuple(wav.shape)}")
-        wav = wav[0]
+    wav = check_mono(waveform)
     sr = check_sample_rate(sr)
     ax = _axes(ax)
     t = start + np.arange(wav.shape[0]) / sr

@@ -341,3 +341,12 @@ def test_pad_or_crop_errors() -> None:
     for bad in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="length"):
             io.pad_or_crop(x, bad)
+
+
+def test_check_mono_flattens_one_channel_and_refuses_stereo() -> None:
+    from audiomap_lib.io import check_mono
+
+    assert check_mono(torch.zeros(1, 10)).shape == (10,)
+    assert check_mono(torch.zeros(10)).shape == (10,)
+    with pytest.raises(ValueError, match="mono"):
+        check_mono(torch.zeros(2, 10), name="clip")
