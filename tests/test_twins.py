@@ -43,6 +43,32 @@ CASES: dict[str, list[tuple[tuple, dict]]] = {
     ],
     "audiomap_lib.digital.encode_mu_law": [((torch.rand(500, generator=_g(6)) * 2 - 1,), {})],
     "audiomap_lib.digital.decode_mu_law": [((torch.arange(256),), {})],
+    "audiomap_lib.conv.convolve_full": [
+        ((torch.tensor([1.0, 3, 2, 1]), torch.tensor([1.0, 0, 2])), {}),
+        ((torch.randn(50, generator=_g(7)), torch.randn(9, generator=_g(8))), {}),
+    ],
+    "audiomap_lib.conv.correlate": [
+        ((torch.randn(40, generator=_g(9)), torch.randn(5, generator=_g(10))), {}),
+        ((torch.randn(40, generator=_g(11)), torch.randn(5, generator=_g(12))), {"mode": "full"}),
+    ],
+    "audiomap_lib.conv.conv1d_loop": [
+        ((torch.randn(2, 4, 30, generator=_g(13)), torch.randn(6, 2, 3, generator=_g(14)), torch.randn(6, generator=_g(15))),
+         {"stride": 2, "padding": 1, "dilation": 2, "groups": 2}),
+        ((torch.randn(1, 3, 25, generator=_g(16)), torch.randn(4, 3, 4, generator=_g(17))), {"padding": "same"}),
+        ((torch.randn(1, 3, 25, generator=_g(18)), torch.randn(4, 3, 3, generator=_g(19))), {"padding": "causal", "dilation": 3}),
+    ],
+    "audiomap_lib.conv.conv1d": [
+        ((torch.randn(2, 4, 30, generator=_g(20)), torch.randn(6, 2, 3, generator=_g(21)), torch.randn(6, generator=_g(22))),
+         {"stride": 2, "padding": 1, "dilation": 2, "groups": 2}),
+        ((torch.randn(3, 3, 25, generator=_g(23)), torch.randn(4, 3, 4, generator=_g(24))), {"padding": "same"}),
+        ((torch.randn(1, 4, 25, generator=_g(25)), torch.randn(4, 1, 3, generator=_g(26))), {"padding": "causal", "dilation": 3, "groups": 4}),
+    ],
+    "audiomap_lib.conv.compute_conv_output_length": [
+        ((16000, 80), {"stride": 4}), ((100, 3), {"stride": 2, "padding": 1, "dilation": 3}), ((37, 4, 3, 5, 2), {}),
+    ],
+    "audiomap_lib.conv.compute_receptive_field": [
+        (([3, 3, 3],), {}), (([2] * 8, [1] * 8, [2 ** i for i in range(8)]), {}), (([80, 3, 3], [4, 1, 2], [1, 2, 1]), {}),
+    ],
 }
 
 

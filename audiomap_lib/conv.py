@@ -1,0 +1,494 @@
+"""Convolution from scratch, and FIR filters built with it (Chapter 3).
+
+Two operations are easy to confuse:
+
+* **convolution** ``y[n] = sum_m x[m] * w[n - m]`` -- the kernel is flipped;
+* **cross-correlation** ``y[n] = sum_k x[n + k] * w[k]`` -- it is not.
+
+Deep-learning "convolution" layers (``torch.nn.Conv1d``, ``F.conv1d``) compute the
+cross-correlation. The two agree once the kernel is flipped: ``convolve_full(x, w)``
+equals a fully padded ``correlate`` with ``w.flip(-1)``.
+
+Layer functions (``conv1d_loop``, ``conv1d``) use PyTorch's layout:
+
+* input ``x``: ``(batch, in_channels, time)``;
+* weight: ``(out_channels, in_channels // groups, kernel)``;
+* bias: ``(out_channels,)`` or ``None``;
+* output: ``(batch, out_channels, out_time)`` with ``out_time`` from
+  :func:`compute_conv_output_length`.
+
+Times and lengths are in samples; frequencies in Hz; ``sr`` is the sample rate in Hz.
+"""
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "convolve_full",
+    "correlate",
+    "compute_padding",
+    "compute_conv_output_length",
+    "compute_receptive_field",
+    "conv1d_loop",
+    "conv1d",
+    "make_moving_average",
+    "make_lowpass_fir",
+    "make_highpass_fir",
+    "make_echo_kernel",
+    "apply_fir",
+]
+
+Padding = Union[int, str, tuple]
+WINDOWS = ("hamming", "hann", "blackman", "rectangular")
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _as_1d(x: object, name: str) -> torch.Tensor:
+    t = torch.as_tensor(x)
+    if not t.is_floating_point():
+        t = t.to(torch.get_default_dtype())
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, shape (samples,); got shape {tuple(t.shape)}")
+    if t.numel() == 0:
+        raise ValueError(f"{name} is empty; expected at least one value")
+    return t
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}")
+    return value
+
+
+def _same_dtype(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    return a.to(dtype), b.to(dtype)
+
+
+# ------------------------------------------------------------- convolution, correlation
+
+
+def convolve_full(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """True (flipped-kernel) convolution of two 1-D signals, full length (Chapter 3).
+
+    ``y[n] = sum_m x[m] * w[n - m]`` for ``n = 0 .. N + K - 2``: every shift at which
+    ``x`` and the flipped ``w`` overlap. Equals ``numpy.convolve(x, w)``.
+
+    Args:
+        x: signal, shape ``(N,)``.
+        w: kernel, shape ``(K,)``.
+
+    Returns:
+        Shape ``(N + K - 1,)``, the promoted dtype of ``x`` and ``w``.
+    """
+    x = _as_1d(x, "x")
+    w = _as_1d(w, "w")
+    x, w = _same_dtype(x, w)
+    k = w.shape[0]
+    padded = F.pad(x, (k - 1, k - 1))  # zeros where x is not defined
+    windows = padded.unfold(0, k, 1)  # (N + K - 1, K): windows[n, j] = padded[n + j]
+    return windows @ w.flip(0)  # sum_j x[n + j - (K-1)] * w[K-1-j] = sum_m x[m] w[n-m]
+
+
+def correlate(x: torch.Tensor, w: torch.Tensor, mode: str = "valid") -> torch.Tensor:
+    """Cross-correlation of two 1-D signals, as deep-learning layers compute it (Chapter 3).
+
+    ``y[n] = sum_k x[n + k] * w[k]`` -- the kernel is *not* flipped. Equals
+    ``numpy.correlate(x, w, mode)`` for real inputs.
+
+    Args:
+        x: signal, shape ``(N,)``.
+        w: kernel, shape ``(K,)``.
+        mode: ``"valid"`` (only full overlaps, ``N - K + 1`` values; needs ``N >= K``)
+            or ``"full"`` (every partial overlap, ``N + K - 1`` values).
+
+    Returns:
+        1-D tensor of the length given by ``mode``.
+    """
+    x = _as_1d(x, "x")
+    w = _as_1d(w, "w")
+    x, w = _same_dtype(x, w)
+    k = w.shape[0]
+    if mode == "full":
+        x = F.pad(x, (k - 1, k - 1))
+    elif mode != "valid":
+        raise ValueError(f"mode must be 'valid' or 'full'; got {mode!r}")
+    if x.shape[0] < k:
+        raise ValueError(f"mode='valid' needs len(x) >= len(w); got {x.shape[0]} < {k}")
+    return x.unfold(0, k, 1) @ w
+
+
+# ------------------------------------------------------------------- layer arithmetic
+
+
+def compute_padding(kernel: int, padding: Padding = 0, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+    """Zeros to add (left, right) of the time axis for a padding rule (Chapter 3).
+
+    Args:
+        kernel: kernel length in samples.
+        padding: an int ``p`` (``p`` zeros on each side, as in PyTorch), a pair
+            ``(left, right)``, ``"valid"`` (none), ``"same"`` (output as long as the
+            input; needs ``stride == 1``; an odd total puts the extra zero on the right,
+            as PyTorch does) or ``"causal"`` (all ``dilation * (kernel - 1)`` zeros on
+            the left: output ``t`` sees only inputs ``<= t``).
+        stride, dilation: as in :func:`conv1d`.
+
+    Returns:
+        ``(left, right)`` numbers of zeros.
+    """
+    kernel = _check_positive_int(kernel, "kernel")
+    stride = _check_positive_int(stride, "stride")
+    dilation = _check_positive_int(dilation, "dilation")
+    total = dilation * (kernel - 1)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0
+        if padding == "same":
+            if stride != 1:
+                raise ValueError(f"padding='same' needs stride=1 (the output cannot keep the length otherwise); got stride={stride}")
+            return total // 2, total - total // 2
+        if padding == "causal":
+            return total, 0
+        raise ValueError(f"padding must be an int, a (left, right) pair, 'valid', 'same' or 'causal'; got {padding!r}")
+    if isinstance(padding, (tuple, list)):
+        if len(padding) != 2 or any(isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in padding):
+            raise ValueError(f"padding as a pair must be two non-negative ints (left, right); got {padding!r}")
+        return int(padding[0]), int(padding[1])
+    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+        raise ValueError(f"padding must be a non-negative int, a (left, right) pair, 'valid', 'same' or 'causal'; got {padding!r}")
+    return padding, padding
+
+
+def compute_conv_output_length(
+    length: int, kernel: int, stride: int = 1, padding: Padding = 0, dilation: int = 1
+) -> int:
+    """Output length of a 1-D convolution layer (Chapter 3).
+
+    ``out = floor((length + left + right - dilation * (kernel - 1) - 1) / stride) + 1``,
+    where ``left + right`` is the padding (``2 * padding`` for an int).
+
+    Args:
+        length: input length in samples.
+        kernel, stride, padding, dilation: as in :func:`conv1d`.
+
+    Returns:
+        The number of output samples (at least 1).
+
+    Raises:
+        ValueError: the padded input is shorter than the dilated kernel.
+    """
+    length = _check_positive_int(length, "length")
+    left, right = compute_padding(kernel, padding, stride, dilation)
+    span = dilation * (kernel - 1) + 1
+    padded = length + left + right
+    if padded < span:
+        raise ValueError(
+            f"the padded input ({padded} samples) is shorter than the dilated kernel span "
+            f"dilation*(kernel-1)+1 = {span}; use a shorter kernel, more padding or a longer input"
+        )
+    return (padded - span) // stride + 1
+
+
+def compute_receptive_field(
+    kernels: Sequence[int], strides: Sequence[int] | None = None, dilations: Sequence[int] | None = None
+) -> int:
+    """Receptive field (in input samples) of one output of a stack of 1-D conv layers (Chapter 3).
+
+    ``r = 1 + sum_i dilation_i * (kernel_i - 1) * prod_{j < i} stride_j``: each layer
+    widens the field by its dilated span minus one, measured in steps of the
+    product of the earlier strides.
+
+    Args:
+        kernels: kernel length of each layer, first layer first.
+        strides: stride of each layer (default all 1).
+        dilations: dilation of each layer (default all 1).
+
+    Returns:
+        Number of input samples that one output sample depends on.
+    """
+    kernels = list(kernels)
+    if not kernels:
+        raise ValueError("kernels is empty; expected one kernel length per layer")
+    strides = [1] * len(kernels) if strides is None else list(strides)
+    dilations = [1] * len(kernels) if dilations is None else list(dilations)
+    if len(strides) != len(kernels) or len(dilations) != len(kernels):
+        raise ValueError(
+            f"kernels, strides and dilations need one entry per layer; got lengths "
+            f"{len(kernels)}, {len(strides)}, {len(dilations)}"
+        )
+    field, jump = 1, 1
+    for i, (k, s, d) in enumerate(zip(kernels, strides, dilations)):
+        _check_positive_int(k, f"kernels[{i}]")
+        _check_positive_int(s, f"strides[{i}]")
+        _check_positive_int(d, f"dilations[{i}]")
+        field += d * (k - 1) * jump
+        jump *= s
+    return field
+
+
+# ------------------------------------------------------------------------ conv layers
+
+
+def _check_layer_args(x, weight, bias, stride, padding, dilation, groups):
+    if not isinstance(x, torch.Tensor) or x.ndim != 3:
+        raise ValueError(f"x must be a tensor of shape (batch, in_channels, time); got {tuple(getattr(x, 'shape', ()))!r}")
+    if not isinstance(weight, torch.Tensor) or weight.ndim != 3:
+        raise ValueError(
+            f"weight must be a tensor of shape (out_channels, in_channels // groups, kernel); "
+            f"got {tuple(getattr(weight, 'shape', ()))!r}"
+        )
+    groups = _check_positive_int(groups, "groups")
+    _check_positive_int(stride, "stride")
+    _check_positive_int(dilation, "dilation")
+    c_in, c_out, k = x.shape[1], weight.shape[0], weight.shape[2]
+    if c_in % groups:
+        raise ValueError(f"in_channels ({c_in}) is not divisible by groups ({groups})")
+    if c_out % groups:
+        raise ValueError(f"out_channels ({c_out}, weight.shape[0]) is not divisible by groups ({groups})")
+    if weight.shape[1] != c_in // groups:
+        raise ValueError(
+            f"weight.shape[1] must be in_channels // groups = {c_in} // {groups} = {c_in // groups}; "
+            f"got weight of shape {tuple(weight.shape)}"
+        )
+    if bias is not None and (not isinstance(bias, torch.Tensor) or tuple(bias.shape) != (c_out,)):
+        raise ValueError(f"bias must be None or a tensor of shape (out_channels,) = ({c_out},); got {tuple(getattr(bias, 'shape', ()))!r}")
+    left, right = compute_padding(k, padding, stride, dilation)
+    out_len = compute_conv_output_length(x.shape[2], k, stride, (left, right), dilation)
+    return left, right, out_len
+
+
+def conv1d_loop(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int = 1,
+    padding: Padding = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> torch.Tensor:
+    """A 1-D convolution layer written as a loop over output times (Chapter 3).
+
+    Computes, like ``torch.nn.functional.conv1d`` (a cross-correlation),
+    ``y[b, o, t] = bias[o] + sum_{c, k} xp[b, g*C_g + c, t*stride + k*dilation] * weight[o, c, k]``
+    where ``xp`` is the padded input and ``g = o // (out_channels // groups)`` is the
+    group of output channel ``o``. Slow but readable; differentiable.
+
+    Args:
+        x: input, shape ``(batch, in_channels, time)``.
+        weight: shape ``(out_channels, in_channels // groups, kernel)``.
+        bias: shape ``(out_channels,)`` or ``None``.
+        stride: step between output samples, in input samples.
+        padding: see :func:`compute_padding` (int, ``(left, right)``, ``"same"``, ``"causal"``).
+        dilation: spacing between kernel taps, in input samples.
+        groups: split channels into this many independent groups.
+
+    Returns:
+        Shape ``(batch, out_channels, out_time)``.
+    """
+    left, right, out_len = _check_layer_args(x, weight, bias, stride, padding, dilation, groups)
+    xp = F.pad(x, (left, right))
+    batch, c_in = x.shape[:2]
+    c_out, c_g, k = weight.shape
+    o_g = c_out // groups
+    taps = torch.arange(k, device=x.device) * dilation  # offsets of the kernel taps
+    outputs = []
+    for t in range(out_len):
+        window = xp[:, :, t * stride + taps]  # (batch, in_channels, kernel)
+        per_group = []
+        for g in range(groups):
+            xg = window[:, g * c_g:(g + 1) * c_g]  # (batch, C_g, kernel)
+            wg = weight[g * o_g:(g + 1) * o_g]  # (O_g, C_g, kernel)
+            per_group.append((xg.unsqueeze(1) * wg.unsqueeze(0)).sum(dim=(2, 3)))  # (batch, O_g)
+        outputs.append(torch.cat(per_group, dim=1))
+    y = torch.stack(outputs, dim=-1)  # (batch, out_channels, out_time)
+    if bias is not None:
+        y = y + bias[None, :, None]
+    return y
+
+
+def conv1d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int = 1,
+    padding: Padding = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> torch.Tensor:
+    """A 1-D convolution layer, vectorised with ``Tensor.unfold`` (Chapter 3).
+
+    The same result as :func:`conv1d_loop` and ``torch.nn.functional.conv1d``
+    (a cross-correlation): ``unfold`` cuts the padded input into all windows of
+    the dilated kernel span at once, every ``dilation``-th sample of each window is
+    kept, and one ``einsum`` multiplies windows by the weights in every group.
+
+    Args:
+        x: input, shape ``(batch, in_channels, time)``.
+        weight: shape ``(out_channels, in_channels // groups, kernel)``.
+        bias: shape ``(out_channels,)`` or ``None``.
+        stride, padding, dilation, groups: as in :func:`conv1d_loop`.
+
+    Returns:
+        Shape ``(batch, out_channels, out_time)``.
+    """
+    left, right, out_len = _check_layer_args(x, weight, bias, stride, padding, dilation, groups)
+    xp = F.pad(x, (left, right))
+    batch, c_in = x.shape[:2]
+    c_out, c_g, k = weight.shape
+    span = dilation * (k - 1) + 1
+    windows = xp.unfold(2, span, stride)[..., ::dilation]  # (batch, in_channels, out_time, kernel)
+    windows = windows.reshape(batch, groups, c_g, out_len, k)
+    w = weight.reshape(groups, c_out // groups, c_g, k)
+    y = torch.einsum("bgctk,gock->bgot", windows, w).reshape(batch, c_out, out_len)
+    if bias is not None:
+        y = y + bias[None, :, None]
+    return y
+
+
+# -------------------------------------------------------------------------- FIR design
+
+
+def make_moving_average(n: int) -> torch.Tensor:
+    """A moving-average kernel: ``n`` taps of ``1/n`` (Chapter 3).
+
+    A crude low-pass filter: its response has its first zero at ``sr / n`` Hz.
+
+    Returns:
+        ``float32`` tensor of shape ``(n,)`` summing to 1.
+    """
+    n = _check_positive_int(n, "n")
+    return torch.full((n,), 1.0 / n)
+
+
+def _window(n: int, kind: str) -> torch.Tensor:
+    if kind == "hamming":
+        return torch.hamming_window(n, periodic=False, dtype=torch.float64)
+    if kind == "hann":
+        return torch.hann_window(n, periodic=False, dtype=torch.float64)
+    if kind == "blackman":
+        return torch.blackman_window(n, periodic=False, dtype=torch.float64)
+    if kind == "rectangular":
+        return torch.ones(n, dtype=torch.float64)
+    raise ValueError(f"window must be one of {', '.join(WINDOWS)}; got {kind!r}")
+
+
+def _check_cutoff(cutoff_hz: float, sr: int) -> None:
+    if isinstance(sr, bool) or not isinstance(sr, int) or sr <= 0:
+        raise ValueError(f"sr must be a positive int (Hz); got {sr!r}")
+    if not 0 < float(cutoff_hz) < sr / 2:
+        raise ValueError(f"cutoff_hz must lie strictly between 0 and sr/2 = {sr / 2:g} Hz; got {cutoff_hz!r}")
+
+
+def make_lowpass_fir(cutoff_hz: float, sr: int, n_taps: int, window: str = "hamming") -> torch.Tensor:
+    """A windowed-sinc low-pass FIR filter (Chapter 3).
+
+    ``h[n] = (2 fc / sr) * sinc(2 fc / sr * (n - (n_taps - 1) / 2)) * window[n]``, scaled
+    so that the gain at 0 Hz is exactly 1 (like ``scipy.signal.firwin``). The kernel is
+    symmetric, so the filter delays every frequency by ``(n_taps - 1) / 2`` samples.
+
+    Args:
+        cutoff_hz: the -6 dB frequency, in Hz, between 0 and ``sr / 2``.
+        sr: sample rate in Hz.
+        n_taps: kernel length; more taps give a sharper transition
+            (about ``3.3 * sr / n_taps`` Hz wide for a Hamming window).
+        window: ``"hamming"``, ``"hann"``, ``"blackman"`` or ``"rectangular"``.
+
+    Returns:
+        ``float32`` tensor of shape ``(n_taps,)``.
+    """
+    n_taps = _check_positive_int(n_taps, "n_taps")
+    _check_cutoff(cutoff_hz, sr)
+    fc = float(cutoff_hz) / sr  # cycles per sample
+    n = torch.arange(n_taps, dtype=torch.float64) - (n_taps - 1) / 2
+    h = 2 * fc * torch.sinc(2 * fc * n) * _window(n_taps, window)
+    return (h / h.sum()).float()
+
+
+def make_highpass_fir(cutoff_hz: float, sr: int, n_taps: int, window: str = "hamming") -> torch.Tensor:
+    """A high-pass FIR filter by spectral inversion of :func:`make_lowpass_fir` (Chapter 3).
+
+    ``h_high = delta - h_low``: an impulse (which passes everything) minus the
+    low-pass, so what the low-pass keeps is removed. The impulse sits at the centre tap.
+
+    Args:
+        cutoff_hz, sr, window: as in :func:`make_lowpass_fir`.
+        n_taps: kernel length; must be odd (so the centre tap exists).
+
+    Returns:
+        ``float32`` tensor of shape ``(n_taps,)``.
+    """
+    n_taps = _check_positive_int(n_taps, "n_taps")
+    if n_taps % 2 == 0:
+        raise ValueError(f"n_taps must be odd for a high-pass filter (spectral inversion needs a centre tap); got {n_taps}")
+    h = -make_lowpass_fir(cutoff_hz, sr, n_taps, window).double()
+    h[(n_taps - 1) // 2] += 1.0
+    return h.float()
+
+
+def make_echo_kernel(delay_s: float, gain: float, sr: int) -> torch.Tensor:
+    """A kernel that adds one echo: ``y[n] = x[n] + gain * x[n - D]`` (Chapter 3).
+
+    Args:
+        delay_s: echo delay in seconds (``D = round(delay_s * sr)`` samples, at least 1).
+        gain: echo amplitude relative to the direct sound (e.g. 0.5).
+        sr: sample rate in Hz.
+
+    Returns:
+        ``float32`` tensor of shape ``(D + 1,)``: 1 at tap 0, ``gain`` at tap ``D``.
+    """
+    if isinstance(sr, bool) or not isinstance(sr, int) or sr <= 0:
+        raise ValueError(f"sr must be a positive int (Hz); got {sr!r}")
+    delay = round(float(delay_s) * sr)
+    if delay < 1:
+        raise ValueError(f"delay_s must be at least one sample (1/sr = {1 / sr:g} s); got {delay_s!r}")
+    h = torch.zeros(delay + 1)
+    h[0] = 1.0
+    h[delay] = float(gain)
+    return h
+
+
+def apply_fir(waveform: torch.Tensor, kernel: torch.Tensor, mode: str = "centered") -> torch.Tensor:
+    """Filter a waveform with an FIR kernel by true convolution, keeping its length (Chapter 3).
+
+    Computes the full convolution ``y = x * h`` (kernel flipped) and keeps
+    ``len(x)`` samples of it:
+
+    * ``"centered"``: drop ``(K - 1) // 2`` samples at the start (like
+      ``numpy.convolve(x, h, "same")``): a symmetric kernel then adds no delay;
+    * ``"causal"``: keep the first ``len(x)`` samples: ``y[n]`` uses only
+      ``x[0..n]``, as a real-time filter does (use it for echoes).
+
+    Uses ``F.conv1d`` (a cross-correlation) with the flipped kernel for speed;
+    Chapter 3 checks that this equals :func:`convolve_full`.
+
+    Args:
+        waveform: shape ``(..., samples)``.
+        kernel: shape ``(K,)``.
+        mode: ``"centered"`` or ``"causal"``.
+
+    Returns:
+        Same shape as ``waveform``.
+    """
+    if not isinstance(waveform, torch.Tensor):
+        waveform = torch.as_tensor(waveform)
+    if waveform.ndim < 1 or waveform.shape[-1] == 0:
+        raise ValueError(f"waveform must have shape (..., samples) with samples > 0; got {tuple(waveform.shape)}")
+    h = _as_1d(kernel, "kernel").to(waveform.dtype if waveform.is_floating_point() else torch.float32)
+    x = waveform.to(h.dtype)
+    k = h.shape[0]
+    if mode == "centered":
+        left = (k - 1) // 2
+    elif mode == "causal":
+        left = 0
+    else:
+        raise ValueError(f"mode must be 'centered' or 'causal'; got {mode!r}")
+    n = x.shape[-1]
+    flat = x.reshape(-1, 1, n)
+    full = F.conv1d(F.pad(flat, (k - 1, k - 1)), h.flip(0).view(1, 1, k))  # (rows, 1, n + k - 1)
+    return full[:, 0, left:left + n].reshape(waveform.shape)
+
