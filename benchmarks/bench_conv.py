@@ -9,15 +9,13 @@ here: this is a measurement to read (see DEVELOPERS.md, rule 6).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from audiomap_lib.conv import conv1d, conv1d_loop
 from audiomap_lib.utils import set_seed
+from timing import median_time
 
 # (name, batch, in_channels, out_channels, time, kernel, stride, dilation)
 SIZES = [
@@ -27,14 +25,6 @@ SIZES = [
 ]
 
 
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -9,25 +9,15 @@ asserted here: this is a measurement to read (see DEVELOPERS.md, rule 6).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from typing import Callable
 
 import librosa
 import torch
 
 from audiomap_lib.spectral import compute_stft
 from audiomap_lib.utils import set_seed
+from timing import median_time
 
 
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
