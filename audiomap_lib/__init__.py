@@ -4,18 +4,26 @@
 
 One module per topic; each chapter imports what earlier chapters built:
 
-=====================  ==========================================  =========
-module                 what it holds                               chapter
-=====================  ==========================================  =========
-``audiomap_lib.utils``     device, seeds, profiles, cache folder       all
-``audiomap_lib.io``        read / write / check / shape waveforms      1
-``audiomap_lib.signals``   sines, chirps, harmonic tones, noise        1
-``audiomap_lib.digital``   sampling, quantisation, mu-law, SNR         1
-``audiomap_lib.spectral``  STFT, mel, MFCC, Griffin-Lim                2
-``audiomap_lib.plots``     waveform / spectrogram / response plots     1, 2
-``audiomap_lib.players``   grids of audio players for notebooks        1, 2
-``audiomap_lib.data``      offline corpora, downloads, Datasets        1+
-=====================  ==========================================  =========
+===========================  ==========================================  =========
+module                       what it holds                               chapter
+===========================  ==========================================  =========
+``audiomap_lib.utils``       device, seeds, profiles, cache folder       all
+``audiomap_lib.io``          read / write / check / shape waveforms      1
+``audiomap_lib.signals``     sines, chirps, harmonic tones, noise        1
+``audiomap_lib.digital``     sampling, quantisation, mu-law, SNR         1
+``audiomap_lib.spectral``    STFT, mel, MFCC, Griffin-Lim                2
+``audiomap_lib.plots``       waveform / spectrogram / response plots     1, 2
+``audiomap_lib.players``     grids of audio players for notebooks        1, 2
+``audiomap_lib.data``        offline corpora, downloads, Datasets        1+
+``audiomap_lib.conv``        conv1d from scratch, FIR filters            3
+``audiomap_lib.rnn``         RNN and GRU from scratch                    4
+``audiomap_lib.attention``   masks, additive and dot-product attention   5
+``audiomap_lib.models``      log-mel front end, GRU classifier           4, 5
+``audiomap_lib.training``    trainer, metrics, learning curves           4-6
+``audiomap_lib.cnn``         raw-waveform CNNs (M3/M5/M11), baselines    6
+``audiomap_lib.augment``     waveform augmentations                      6
+``audiomap_lib.exercises``   exercise checks, one module per chapter     3+
+===========================  ==========================================  =========
 
 Sub-modules are imported on demand (``from audiomap_lib import spectral``).
 """

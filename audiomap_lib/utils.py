@@ -24,6 +24,7 @@ __all__ = [
     "get_device",
     "set_seed",
     "get_cache_dir",
+    "make_plain_text",
 ]
 
 PROFILES: tuple[str, ...] = ("quick", "standard", "full")
@@ -144,3 +145,22 @@ def get_cache_dir(*parts: str, create: bool = True) -> Path:
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class _PlainText(str):
+    """A ``str`` whose ``repr`` is the text itself (no quotes)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def make_plain_text(text: object) -> str:
+    """Wrap a value for ``myst_nb.glue`` so that prose shows it without quotes.
+
+    ``glue("voice", "rms")`` shows ``'rms'`` in the book (the ``repr`` of a string);
+    ``glue("voice", make_plain_text("rms"))`` shows ``rms``. Used by every chapter.
+
+    Returns:
+        A ``str`` (subclass) equal to ``str(text)``.
+    """
+    return _PlainText(str(text))

@@ -10,7 +10,8 @@ tests), ``notebooks`` (nbval over the chapters), ``bench`` (benchmarks).
 
 Environment: ``AUDIOMAP_PROFILE`` (quick / standard / full), ``AUDIOMAP_DATA``
 (data cache), ``AUDIOMAP_VENV`` (where the virtual environment lives, default
-``.venv``), ``AUDIOMAP_JOBS`` (pytest workers, default: number of CPUs, max 4).
+``.venv``), ``AUDIOMAP_JOBS`` (pytest workers, default: number of CPUs, max 4),
+``AUDIOMAP_PROGRESS`` (``0`` turns the trainer's progress bars off; the book build and the tests do).
 Only the standard library is used here, so it runs before anything is installed.
 """
 from __future__ import annotations
@@ -115,7 +116,8 @@ def build_book(profile: str | None = None, output: str | None = None) -> None:
     cmd: list[str | os.PathLike] = [BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going"]
     if output:
         cmd += ["--path-output", output]
-    env = {"AUDIOMAP_PROFILE": profile} if profile else None
+    # no live progress bars in the static book: the trainer prints one line per epoch instead
+    env = {"AUDIOMAP_PROGRESS": "0", **({"AUDIOMAP_PROFILE": profile} if profile else {})}
     run(cmd, env=env)
     html = ROOT / (output or ".") / "_build" / "html" / "index.html"
     log(f"book built: {html}")
@@ -131,7 +133,7 @@ def run_unit_tests() -> None:
 
 def run_notebook_tests() -> None:
     run([PY, "-m", "pytest", "--nbval-lax", "notebooks", "-n", jobs(), "--dist", "loadfile"],
-        env={"AUDIOMAP_PROFILE": "quick"})
+        env={"AUDIOMAP_PROFILE": "quick", "AUDIOMAP_PROGRESS": "0"})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         setup()
         build_corpora("quick")
         run([PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "-n", jobs(), "--dist", "loadfile"],
-            env={"AUDIOMAP_PROFILE": "quick"})
+            env={"AUDIOMAP_PROFILE": "quick", "AUDIOMAP_PROGRESS": "0"})
         # the book must build with -W (warnings are errors): executed in the quick profile,
         # in its own folder so that its execution cache never mixes with a standard build
         build_book("quick", output="_build/quick")

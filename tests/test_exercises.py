@@ -12,7 +12,9 @@ import torch.nn.functional as F
 from audiomap_lib import exercises as ex
 from audiomap_lib.conv import make_lowpass_fir
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_convolution.ipynb"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+CHAPTER_NOTEBOOKS = {3: "03_convolution", 4: "04_gru", 5: "05_attention", 6: "06_raw_waveform_cnn"}
+"""Which notebook shows each chapter's exercises (and their solutions in dropdowns)."""
 
 
 @pytest.mark.parametrize("name", ex.list_exercises())
@@ -27,11 +29,17 @@ def test_chapter_3_has_its_exercises() -> None:
     assert set(ex.list_exercises(3)) >= {"flip", "output_length", "causal_conv", "conv_output", "lowpass", "bandpass"}
 
 
-@pytest.mark.parametrize("name", ex.list_exercises(3))
+@pytest.mark.parametrize("chapter", sorted(CHAPTER_NOTEBOOKS))
+def test_every_chapter_has_at_least_four_exercises(chapter: int) -> None:
+    assert len(ex.list_exercises(chapter)) >= 4
+
+
+@pytest.mark.parametrize("name", ex.list_exercises())
 def test_notebook_shows_the_same_solution_code(name: str) -> None:
     """The dropdown in the chapter shows exactly the code the tests run."""
     source = inspect.getsource(ex.EXERCISES[name]["solution"]).strip()
-    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    notebook = NOTEBOOKS / f"{CHAPTER_NOTEBOOKS[ex.EXERCISES[name]['chapter']]}.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
     markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert source in markdown, f"the notebook's solution for {name!r} differs from exercises.solution_{name}"
 
@@ -40,7 +48,7 @@ def _stub(*args, **kwargs):
     raise NotImplementedError
 
 
-@pytest.mark.parametrize("name", ex.list_exercises(3))
+@pytest.mark.parametrize("name", ex.list_exercises())
 def test_unwritten_exercise_says_so(name: str) -> None:
     result = ex.EXERCISES[name]["check"](_stub)
     assert not result.passed and "NotImplementedError" in result.message
@@ -111,3 +119,59 @@ def test_result_display() -> None:
     r = ex.ExerciseResult("demo", False, "case 'x' failed", ["expected: 1", "got: <2>"])
     assert not r and str(r).startswith("[FAIL] demo") and "&lt;2&gt;" in r._repr_html_()
     assert torch.tensor(1)  # keep torch import used
+
+
+# ---- Chapter 6 (raw-waveform CNN)
+
+
+def test_chapter_6_has_its_exercises() -> None:
+    assert set(ex.list_exercises(6)) >= {"m5_output_length", "collate", "noise_at_snr", "confusion_matrix", "centre_frequency"}
+
+
+def test_m5_length_without_pool_floor_names_the_case() -> None:
+    def no_first_layer(length):  # forgets the long first convolution
+        n = length
+        for _ in range(3):
+            n = n // 4
+        return n
+
+    result = ex.check_m5_output_length(no_first_layer)
+    assert not result.passed and "length=8000" in result.message and "expected 30, got 125" in result.message
+
+
+def test_collate_padding_at_the_start_is_refused() -> None:
+    def pad_front(batch):
+        lengths = torch.tensor([w.shape[-1] for w, _ in batch])
+        out = torch.zeros(len(batch), 1, int(lengths.max()))
+        for i, (w, _) in enumerate(batch):
+            out[i, :, out.shape[-1] - w.shape[-1]:] = w
+        return out, torch.tensor([y for _, y in batch]), lengths
+
+    result = ex.check_collate(pad_front)
+    assert not result.passed and "different lengths" in result.message and "waveforms: values differ" in result.message
+
+
+def test_collate_float_lengths_are_refused() -> None:
+    def float_lengths(batch):
+        w, y, n = ex.solution_collate(batch)
+        return w, y, n.float()
+
+    assert "lengths: expected dtype torch.int64" in ex.check_collate(float_lengths).message
+
+
+def test_noise_with_amplitude_instead_of_power_ratio() -> None:
+    def amplitude(x, n, snr_db):
+        return x + (x.pow(2).mean() / n.pow(2).mean()).sqrt() * 10 ** (-snr_db / 10) * n
+
+    result = ex.check_noise_at_snr(amplitude)
+    assert not result.passed and "snr_db=20.0" in result.message and "power" in str(result)
+
+
+def test_transposed_confusion_matrix_fails_on_the_asymmetric_case() -> None:
+    result = ex.check_confusion_matrix(lambda p, t, k: ex.solution_confusion_matrix(t, p, k))
+    assert not result.passed and "values differ" in result.message
+
+
+def test_centre_frequency_in_bins_not_hz() -> None:
+    result = ex.check_centre_frequency(lambda k, sr, n_fft=512: float(torch.fft.rfft(k, n=n_fft).abs().argmax()))
+    assert not result.passed and "Hz" in result.message and "k * sr / n_fft" in str(result)

@@ -69,19 +69,79 @@ CASES: dict[str, list[tuple[tuple, dict]]] = {
     "audiomap_lib.conv.compute_receptive_field": [
         (([3, 3, 3],), {}), (([2] * 8, [1] * 8, [2 ** i for i in range(8)]), {}), (([80, 3, 3], [4, 1, 2], [1, 2, 1]), {}),
     ],
+    "audiomap_lib.rnn.rnn_cell": [
+        ((torch.randn(3, 5, generator=_g(40)), torch.randn(3, 4, generator=_g(41)), torch.randn(4, 5, generator=_g(42)),
+          torch.randn(4, 4, generator=_g(43)), torch.randn(4, generator=_g(44)), torch.randn(4, generator=_g(45))), {}),
+        ((torch.randn(2, 5, generator=_g(46)), torch.randn(2, 4, generator=_g(47)), torch.randn(4, 5, generator=_g(48)),
+          torch.randn(4, 4, generator=_g(49))), {}),
+    ],
+    "audiomap_lib.rnn.rnn_forward": [
+        ((torch.randn(2, 7, 5, generator=_g(50)), None, torch.randn(4, 5, generator=_g(51)) * 0.5,
+          torch.randn(4, 4, generator=_g(52)) * 0.5, torch.randn(4, generator=_g(53)), torch.randn(4, generator=_g(54))), {}),
+        ((torch.randn(2, 7, 5, generator=_g(55)), torch.randn(2, 4, generator=_g(56)), torch.randn(4, 5, generator=_g(57)),
+          torch.randn(4, 4, generator=_g(58))), {}),
+    ],
+    "audiomap_lib.rnn.gru_cell": [
+        ((torch.randn(3, 5, generator=_g(60)), torch.randn(3, 4, generator=_g(61)), torch.randn(12, 5, generator=_g(62)),
+          torch.randn(12, 4, generator=_g(63)), torch.randn(12, generator=_g(64)), torch.randn(12, generator=_g(65))), {}),
+        ((torch.randn(1, 2, generator=_g(66)), torch.randn(1, 3, generator=_g(67)), torch.randn(9, 2, generator=_g(68)),
+          torch.randn(9, 3, generator=_g(69))), {}),
+    ],
+    "audiomap_lib.rnn.gru_forward": [
+        ((torch.randn(2, 9, 5, generator=_g(70)), None, torch.randn(12, 5, generator=_g(71)),
+          torch.randn(12, 4, generator=_g(72)), torch.randn(12, generator=_g(73)), torch.randn(12, generator=_g(74))), {}),
+        ((torch.randn(2, 9, 5, generator=_g(75)), torch.randn(2, 4, generator=_g(76)), torch.randn(12, 5, generator=_g(77)),
+          torch.randn(12, 4, generator=_g(78))), {}),
+    ],
+    "audiomap_lib.attention.make_length_mask": [
+        ((torch.tensor([3, 1, 5]),), {}), ((torch.tensor([2, 4]), 6), {}),
+    ],
+    "audiomap_lib.attention.masked_softmax": [
+        ((torch.randn(3, 6, generator=_g(80)), torch.arange(6) < torch.tensor([[6], [2], [4]])), {}),
+        ((torch.randn(2, 5, generator=_g(81)),), {}),
+        ((torch.randn(2, 4, 3, generator=_g(82)), torch.tensor([[True], [True], [False], [True]])), {"dim": 1}),
+    ],
+    "audiomap_lib.attention.additive_attention": [
+        ((torch.randn(3, 4, generator=_g(83)), torch.randn(3, 6, 5, generator=_g(84)), torch.randn(3, 6, 2, generator=_g(85)),
+          torch.randn(7, 4, generator=_g(86)), torch.randn(7, 5, generator=_g(87)), torch.randn(7, generator=_g(88))),
+         {"mask": torch.arange(6) < torch.tensor([[6], [2], [4]])}),
+        ((torch.randn(1, 2, generator=_g(89)), torch.randn(1, 3, 2, generator=_g(90)), torch.randn(1, 3, 2, generator=_g(91)),
+          torch.randn(3, 2, generator=_g(92)), torch.randn(3, 2, generator=_g(93)), torch.randn(3, generator=_g(94))), {}),
+    ],
+    "audiomap_lib.attention.scaled_dot_product_attention": [
+        ((torch.randn(2, 3, 5, 8, generator=_g(95)), torch.randn(2, 3, 7, 8, generator=_g(96)),
+          torch.randn(2, 3, 7, 4, generator=_g(97))), {}),
+        ((torch.randn(2, 1, 8, generator=_g(98)), torch.randn(2, 7, 8, generator=_g(99)), torch.randn(2, 7, 8, generator=_g(100)),
+          (torch.arange(7) < torch.tensor([[7], [3]])).unsqueeze(1)), {}),
+    ],
+    "audiomap_lib.cnn.compute_output_lengths": [
+        ((torch.tensor([8000, 4000, 12345, 90]), [(80, 4, 0), (4, 4, 0), (3, 1, 1), (4, 4, 0), (3, 1, 1)]), {}),
+        ((torch.tensor([16000]), [(80, 4, 0)]), {}),
+    ],
+    "audiomap_lib.augment.shift_waveform": [
+        ((torch.randn(2, 1, 100, generator=_g(27)), 7), {}), ((torch.randn(50, generator=_g(28)), -13), {}),
+        ((torch.randn(50, generator=_g(29)), 0), {}), ((torch.randn(50, generator=_g(30)), 60), {}),
+    ],
 }
 
 
-def _twin_cells() -> dict[str, tuple[Path, str]]:
-    found: dict[str, tuple[Path, str]] = {}
+def _twin_cells() -> dict[str, tuple[Path, str, list[str]]]:
+    """Each twin: (notebook, its cell's source, the sources of the notebook's earlier twin cells).
+
+    A twin may call twins defined above it in the same notebook (``gru_forward`` calls
+    ``gru_cell``), so those are run first, in notebook order.
+    """
+    found: dict[str, tuple[Path, str, list[str]]] = {}
     for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
+        earlier: list[str] = []
         for cell in json.loads(nb.read_text())["cells"]:
             if cell["cell_type"] != "code":
                 continue
             src = "".join(cell["source"])
             first = src.lstrip().splitlines()[0] if src.strip() else ""
             if first.startswith("# twin:"):
-                found[first.split(":", 1)[1].strip()] = (nb, src)
+                found[first.split(":", 1)[1].strip()] = (nb, src, list(earlier))
+                earlier.append(src)
     return found
 
 
@@ -124,9 +184,12 @@ def test_every_case_has_a_twin_in_a_notebook() -> None:
 def test_notebook_twin_matches_library(dotted: str) -> None:
     if dotted not in TWINS:
         pytest.fail(f"no notebook cell is marked '# twin: {dotted}'")
-    nb, src = TWINS[dotted]
+    nb, src, earlier = TWINS[dotted]
     namespace: dict[str, Any] = {}
-    exec(compile(PRELUDE + src, f"{nb.name}:{dotted}", "exec"), namespace)
+    exec(compile(PRELUDE, "prelude", "exec"), namespace)
+    for i, before in enumerate(earlier):
+        exec(compile(before, f"{nb.name}:twin-{i}", "exec"), namespace)
+    exec(compile(src, f"{nb.name}:{dotted}", "exec"), namespace)
     name = dotted.rsplit(".", 1)[1]
     assert name in namespace, f"{nb.name}: the twin cell for {dotted} does not define {name}()"
     ours, theirs = namespace[name], _resolve(dotted)

@@ -188,3 +188,11 @@ def test_get_cache_dir_falls_back_to_xdg(monkeypatch, tmp_path: Path) -> None:
     if utils.os.name == "nt":  # pragma: no cover - Windows uses LOCALAPPDATA
         pytest.skip("Windows path")
     assert utils.get_cache_dir(create=False) == (tmp_path / "xdg" / "audiomap").resolve()
+
+
+def test_make_plain_text_has_no_quotes_in_repr() -> None:
+    from audiomap_lib.utils import make_plain_text
+
+    text = make_plain_text("flite: rms")
+    assert text == "flite: rms" and repr(text) == "flite: rms" and isinstance(text, str)
+    assert repr(make_plain_text(3)) == "3"

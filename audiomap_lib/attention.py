@@ -1,0 +1,214 @@
+"""Attention from scratch: masks, additive (Bahdanau) and scaled dot-product attention (Chapter 5).
+
+Shapes follow PyTorch's own attention function: a batch of queries ``(..., L_q, d)``
+attends over keys ``(..., L_k, d)`` and values ``(..., L_k, d_v)``. A *mask* is a
+boolean tensor that is ``True`` where a key may be attended to (a real frame) and
+``False`` where it may not (padding) -- the convention of
+:func:`torch.nn.functional.scaled_dot_product_attention` for boolean masks.
+
+* :func:`make_length_mask` -- lengths to a ``(B, T)`` mask of real frames;
+* :func:`masked_softmax` -- softmax that gives masked positions exactly zero weight;
+* :func:`additive_attention` -- the seed's equations:
+  ``e_j = v^T tanh(W_1 s + W_2 h_j)``, ``alpha = softmax(e)``, ``c = sum_j alpha_j h_j``;
+* :func:`scaled_dot_product_attention` -- ``softmax(Q K^T / sqrt(d)) V``;
+* :class:`AdditiveAttention` and :class:`AttentionPooling` -- the same as ``nn.Module``\\ s,
+  the latter pooling a sequence of states into one vector for classification.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = [
+    "make_length_mask",
+    "masked_softmax",
+    "additive_attention",
+    "scaled_dot_product_attention",
+    "AdditiveAttention",
+    "AttentionPooling",
+]
+
+
+def make_length_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
+    """A boolean mask of the real (unpadded) steps of each sequence.
+
+    Args:
+        lengths: ``(B,)`` integers, each in ``1 .. max_len``.
+        max_len: the padded length ``T``; ``None`` means ``max(lengths)``.
+
+    Returns:
+        ``bool`` tensor ``(B, T)``: ``mask[b, t]`` is ``True`` for ``t < lengths[b]``.
+
+    Raises:
+        ValueError: ``lengths`` is not 1-D, or holds a value < 1 or > ``max_len``.
+    """
+    lengths = torch.as_tensor(lengths)
+    if lengths.ndim != 1:
+        raise ValueError(f"lengths must be 1-D (B,); got shape {tuple(lengths.shape)}")
+    if max_len is None:
+        max_len = int(lengths.max()) if lengths.numel() else 0
+    if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > max_len):
+        raise ValueError(f"lengths must lie in 1..max_len={max_len}; got min {int(lengths.min())}, "
+                         f"max {int(lengths.max())}")
+    return torch.arange(max_len, device=lengths.device) < lengths.unsqueeze(-1)
+
+
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None = None, dim: int = -1) -> torch.Tensor:
+    """Softmax along ``dim`` in which masked-out positions get weight exactly 0.
+
+    Args:
+        scores: any float tensor.
+        mask: boolean, broadcastable to ``scores``; ``True`` = may be attended to.
+            Every slice along ``dim`` must keep at least one ``True``.
+        dim: the axis the weights sum to 1 along.
+
+    Returns:
+        Weights shaped like ``scores``, non-negative, summing to 1 along ``dim``.
+
+    Raises:
+        ValueError: a non-boolean mask, or a slice with nothing left to attend to.
+    """
+    if mask is None:
+        return torch.softmax(scores, dim=dim)
+    if mask.dtype != torch.bool:
+        raise ValueError(f"mask must be a boolean tensor (True = attend); got dtype {mask.dtype}")
+    mask = mask.expand_as(scores)
+    if not bool(mask.any(dim=dim).all()):
+        raise ValueError("mask leaves a row with nothing to attend to (all False along the softmax axis)")
+    scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=dim)
+
+
+def additive_attention(
+    query: torch.Tensor,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    w_query: torch.Tensor,
+    w_key: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Additive (Bahdanau) attention of one query over a sequence (Chapter 5).
+
+    ``e_j = v^T tanh(W_q s + W_k h_j)``, ``alpha = softmax(e)`` over real steps,
+    ``c = sum_j alpha_j v_j`` (``s`` = query, ``h_j`` = keys, values usually = keys).
+
+    Args:
+        query: ``(B, d_q)`` (the decoder state ``s_{i-1}`` of the seed's equations).
+        keys: ``(B, T, d_k)`` (the encoder states ``h_j``).
+        values: ``(B, T, d_v)``.
+        w_query: ``(d_a, d_q)``; w_key: ``(d_a, d_k)``; v: ``(d_a,)``.
+        mask: ``(B, T)`` boolean, ``True`` on real steps; ``None``: all real.
+
+    Returns:
+        ``(context, weights)``: ``(B, d_v)`` and ``(B, T)`` (zero on masked steps).
+    """
+    if query.ndim != 2 or keys.ndim != 3 or values.ndim != 3:
+        raise ValueError(f"expected query (B, d_q), keys (B, T, d_k), values (B, T, d_v); got "
+                         f"{tuple(query.shape)}, {tuple(keys.shape)}, {tuple(values.shape)}")
+    if keys.shape[:2] != values.shape[:2] or query.shape[0] != keys.shape[0]:
+        raise ValueError(f"batch and time sizes must agree: query {tuple(query.shape)}, keys "
+                         f"{tuple(keys.shape)}, values {tuple(values.shape)}")
+    scores = torch.tanh((query @ w_query.T).unsqueeze(1) + keys @ w_key.T) @ v  # (B, T)
+    weights = masked_softmax(scores, mask, dim=-1)
+    context = (weights.unsqueeze(-1) * values).sum(1)
+    return context, weights
+
+
+def scaled_dot_product_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scaled dot-product attention ``softmax(Q K^T / sqrt(d)) V`` (Chapter 5).
+
+    Equals :func:`torch.nn.functional.scaled_dot_product_attention` with a boolean
+    ``attn_mask`` (no dropout, not causal), and also returns the weights.
+
+    Args:
+        query: ``(..., L_q, d)``; key: ``(..., L_k, d)``; value: ``(..., L_k, d_v)``.
+        mask: boolean, broadcastable to ``(..., L_q, L_k)``; ``True`` = may attend.
+
+    Returns:
+        ``(output, weights)``: ``(..., L_q, d_v)`` and ``(..., L_q, L_k)``.
+    """
+    if query.shape[-1] != key.shape[-1]:
+        raise ValueError(f"query and key must share their last size d; got {tuple(query.shape)} and {tuple(key.shape)}")
+    if key.shape[-2] != value.shape[-2]:
+        raise ValueError(f"key and value must have the same length L_k; got {tuple(key.shape)} and {tuple(value.shape)}")
+    scores = query @ key.transpose(-2, -1) / math.sqrt(query.shape[-1])
+    weights = masked_softmax(scores, mask, dim=-1)
+    return weights @ value, weights
+
+
+class AdditiveAttention(nn.Module):
+    """:func:`additive_attention` with learned ``W_q``, ``W_k`` and ``v`` (Chapter 5).
+
+    Args:
+        query_dim, key_dim: sizes ``d_q`` and ``d_k``; attn_dim: the hidden size ``d_a``.
+    """
+
+    def __init__(self, query_dim: int, key_dim: int, attn_dim: int = 64) -> None:
+        super().__init__()
+        self.w_query = nn.Parameter(torch.empty(attn_dim, query_dim))
+        self.w_key = nn.Parameter(torch.empty(attn_dim, key_dim))
+        self.v = nn.Parameter(torch.empty(attn_dim))
+        nn.init.xavier_uniform_(self.w_query)
+        nn.init.xavier_uniform_(self.w_key)
+        nn.init.normal_(self.v, std=attn_dim ** -0.5)
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns ``(context (B, d_v), weights (B, T))``; values default to the keys."""
+        return additive_attention(query, keys, keys if values is None else values,
+                                  self.w_query, self.w_key, self.v, mask)
+
+
+class AttentionPooling(nn.Module):
+    """Pool a sequence of states ``(B, T, d)`` into one vector ``(B, d)`` with attention weights (Chapter 5).
+
+    The query asks "which frames matter for the class?":
+
+    * ``query="learned"``: one learned query vector shared by every clip;
+    * ``query="middle"``: a linear map of the state at each clip's middle real frame
+      (the keyword-spotting design of de Andrade et al., 2018).
+
+    The score of each frame is ``"dot"`` (scaled dot product of the query with a
+    linear map of the state) or ``"additive"`` (:func:`additive_attention`).
+
+    Args:
+        dim: state size ``d``; query, score: as above; attn_dim: size of the additive hidden layer.
+    """
+
+    def __init__(self, dim: int, query: str = "learned", score: str = "dot", attn_dim: int = 64) -> None:
+        super().__init__()
+        if query not in ("learned", "middle"):
+            raise ValueError(f"query must be 'learned' or 'middle'; got {query!r}")
+        if score not in ("dot", "additive"):
+            raise ValueError(f"score must be 'dot' or 'additive'; got {score!r}")
+        self.query_kind, self.score_kind = query, score
+        self.query = nn.Parameter(torch.randn(dim) * dim ** -0.5) if query == "learned" else None
+        self.query_proj = nn.Linear(dim, dim) if query == "middle" else None
+        self.key_proj = nn.Linear(dim, dim) if score == "dot" else None
+        self.additive = AdditiveAttention(dim, dim, attn_dim) if score == "additive" else None
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns ``(pooled (B, d), weights (B, T))``; weights are zero on masked frames."""
+        if states.ndim != 3:
+            raise ValueError(f"states must be (B, T, d); got {tuple(states.shape)}")
+        b, t, _ = states.shape
+        if mask is None:
+            mask = torch.ones(b, t, dtype=torch.bool, device=states.device)
+        if self.query is not None:
+            q = self.query.expand(b, -1)
+        else:
+            middle = (mask.sum(1) - 1) // 2
+            q = self.query_proj(states[torch.arange(b, device=states.device), middle])
+        if self.additive is not None:
+            return self.additive(q, states, states, mask)
+        out, weights = scaled_dot_product_attention(q.unsqueeze(1), self.key_proj(states), states,
+                                                    mask.unsqueeze(1))
+        return out.squeeze(1), weights.squeeze(1)

@@ -1,0 +1,252 @@
+"""Waveform augmentations for training, and the distortions of the robustness curves (Chapter 6).
+
+:class:`WaveformAugment` is a batch augmentation for
+``audiomap_lib.training.fit(..., augment=...)``: it is called as
+``augment(waveforms (B, 1, T), lengths (B,)) -> waveforms (B, 1, T)`` and applies, each with
+its own probability and a seeded random generator,
+
+* **speed perturbation**: play the clip faster or slower by a random factor (resampled with
+  :func:`audiomap_lib.io.resample`; tempo and pitch change together, like a tape), then
+  re-centred and cropped or zero-padded back to ``T`` samples;
+* **time shift**: move the clip earlier or later, filling with zeros (nothing wraps around);
+* **gain**: multiply by a random gain in dB (no clipping: the samples stay floats);
+* **noise**: add white noise at a random signal-to-noise ratio.
+
+:func:`add_noise_at_snr` and :func:`shift_waveform` are the same distortions with fixed
+amounts, for measuring accuracy against SNR and against shift.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+from .io import resample
+
+__all__ = [
+    "WaveformAugment",
+    "add_noise_at_snr",
+    "change_speed",
+    "compute_snr_db",
+    "shift_waveform",
+]
+
+
+def _check_batch(waveforms: torch.Tensor, name: str = "waveforms") -> torch.Tensor:
+    if not isinstance(waveforms, torch.Tensor) or not waveforms.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point torch.Tensor; got {type(waveforms).__name__}"
+                        + (f" of dtype {waveforms.dtype}" if isinstance(waveforms, torch.Tensor) else ""))
+    if waveforms.ndim not in (1, 2, 3) or waveforms.shape[-1] == 0:
+        raise ValueError(f"{name} must have shape (samples,), (channels, samples) or (batch, 1, samples) "
+                         f"with at least one sample; got {tuple(waveforms.shape)}")
+    return waveforms
+
+
+def compute_snr_db(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
+    """Signal-to-noise ratio of ``noisy`` against ``clean`` along the last axis (Chapter 6).
+
+    Returns:
+        ``10 log10(sum clean^2 / sum (noisy - clean)^2)`` in dB, shape ``clean.shape[:-1]``.
+    """
+    clean, noisy = _check_batch(clean, "clean"), _check_batch(noisy, "noisy")
+    if clean.shape != noisy.shape:
+        raise ValueError(f"clean and noisy must have the same shape; got {tuple(clean.shape)} and {tuple(noisy.shape)}")
+    p_s = clean.double().pow(2).sum(-1)
+    p_n = (noisy.double() - clean.double()).pow(2).sum(-1)
+    return (10 * torch.log10(p_s / p_n)).to(clean.dtype)
+
+
+def add_noise_at_snr(waveform: torch.Tensor, snr_db: float | torch.Tensor, generator: torch.Generator | None = None,
+                     noise: torch.Tensor | None = None) -> torch.Tensor:
+    """Add white Gaussian noise so that the signal-to-noise ratio is exactly ``snr_db`` (Chapter 6).
+
+    The noise is scaled so that ``10 log10(P_signal / P_noise) = snr_db`` where ``P`` is the mean
+    square over the whole clip (last axis). A silent clip gets no noise (its SNR is undefined).
+
+    Args:
+        waveform: ``(T,)``, ``(C, T)`` or ``(B, 1, T)``.
+        snr_db: the SNR in dB: a number, or a tensor broadcastable to ``waveform.shape[:-1]``
+            (one SNR per clip).
+        generator: a seeded ``torch.Generator`` (CPU) for the noise.
+        noise: use this noise (same shape as ``waveform``) instead of drawing it.
+
+    Returns:
+        The noisy waveform, same shape and dtype (no clipping).
+    """
+    waveform = _check_batch(waveform)
+    snr = torch.as_tensor(snr_db, dtype=torch.float64)
+    if not bool(torch.isfinite(snr).all()):
+        raise ValueError(f"snr_db must be finite; got {snr_db!r}")
+    if noise is None:
+        noise = torch.randn(waveform.shape, generator=generator, dtype=torch.float32).to(waveform.device)
+    elif noise.shape != waveform.shape:
+        raise ValueError(f"noise must have the waveform's shape {tuple(waveform.shape)}; got {tuple(noise.shape)}")
+    p_s = waveform.double().pow(2).mean(-1)
+    p_n = noise.double().pow(2).mean(-1).clamp_min(1e-20)
+    scale = torch.sqrt(p_s / (p_n * 10 ** (snr.to(p_s.device) / 10)))  # (…,)
+    return (waveform.double() + scale.unsqueeze(-1) * noise.double()).to(waveform.dtype)
+
+
+def shift_waveform(waveform: torch.Tensor, shift: int) -> torch.Tensor:
+    """Move a clip later (``shift > 0``) or earlier (``shift < 0``) by ``shift`` samples (Chapter 6).
+
+    Samples pushed past either end are dropped and the gap is filled with zeros (no wrap-around).
+
+    Returns:
+        Tensor of the same shape.
+    """
+    waveform = _check_batch(waveform)
+    if isinstance(shift, bool) or not isinstance(shift, int):
+        raise TypeError(f"shift must be an int number of samples; got {shift!r}")
+    n = waveform.shape[-1]
+    if shift == 0:
+        return waveform.clone()
+    if abs(shift) >= n:
+        return torch.zeros_like(waveform)
+    out = torch.zeros_like(waveform)
+    if shift > 0:
+        out[..., shift:] = waveform[..., : n - shift]
+    else:
+        out[..., : n + shift] = waveform[..., -shift:]
+    return out
+
+
+def _fit_length(x: torch.Tensor, length: int) -> torch.Tensor:
+    """Centre-crop or zero-pad the last axis to ``length``."""
+    diff = length - x.shape[-1]
+    left = diff // 2 if diff >= 0 else -((-diff) // 2)
+    return torch.nn.functional.pad(x, (left, diff - left))
+
+
+def _speed_rate(factor: float, sr: int) -> int:
+    """The resampling target for a speed factor, rounded to a multiple of sr/16 (a short, cheap filter)."""
+    step = sr // 16 if sr % 16 == 0 else 100
+    return max(step, round(sr / factor / step) * step)
+
+
+def change_speed(waveform: torch.Tensor, factor: float, sr: int = 16000) -> torch.Tensor:
+    """Play a clip ``factor`` times faster (tempo and pitch together), keeping its length (Chapter 6).
+
+    The clip is resampled from ``sr`` to ``round(sr / factor)`` with :func:`audiomap_lib.io.resample`
+    and played back at ``sr``; then it is re-centred, cropped or zero-padded to its original length.
+
+    Args:
+        waveform: ``(T,)``, ``(C, T)`` or ``(B, 1, T)``.
+        factor: speed factor > 0 (1.1: 10 % faster and higher).
+        sr: the rate that defines the resampling ratio (Hz). The target rate is rounded to a
+            multiple of ``sr / 16`` (for 16 kHz: 14, 15, 16, 17, 18 kHz ...), which keeps the
+            resampling filter short; the factor actually applied is ``sr / target``.
+
+    Returns:
+        Tensor of the same shape.
+    """
+    waveform = _check_batch(waveform)
+    if not (isinstance(factor, (int, float)) and 0.25 <= factor <= 4):
+        raise ValueError(f"factor must be a number in [0.25, 4]; got {factor!r}")
+    new_sr = _speed_rate(factor, sr)
+    if new_sr == sr:
+        return waveform.clone()
+    shape = waveform.shape
+    flat = waveform.reshape(-1, shape[-1])
+    out = resample(flat, sr, new_sr)
+    return _fit_length(out, shape[-1]).reshape(shape)
+
+
+@dataclass
+class WaveformAugment:
+    """A seeded batch augmentation for :func:`audiomap_lib.training.fit` (Chapter 6).
+
+    Called as ``augment(waveforms (B, 1, T), lengths (B,))``; returns waveforms of the same
+    shape (``lengths`` is not changed: the clips keep their length, padding stays at the end
+    up to the shift and speed change of each clip).
+
+    Args:
+        speed: ``(low, high)`` range of speed factors (``None``: off). ``speed_steps`` values are
+            spread evenly over it and rounded as in :func:`change_speed` (16 kHz, 0.85-1.15: the
+            factors 16/19 ... 16/14); each clip gets one at random, and the clips of one factor
+            are resampled together.
+        speed_steps: number of candidate factors before rounding.
+        shift_ms: largest time shift in ms, either way (``0``: off).
+        gain_db: ``(low, high)`` gain range in dB (``None``: off).
+        snr_db: ``(low, high)`` SNR range in dB for added white noise (``None``: off).
+        p_speed, p_shift, p_gain, p_noise: probability of each step per clip.
+        sr: sample rate of the waveforms (Hz).
+        seed: seeds the augmentation's own ``torch.Generator`` (same seed, same augmentations).
+    """
+
+    speed: tuple[float, float] | None = (0.85, 1.15)
+    speed_steps: int = 7
+    shift_ms: float = 100.0
+    gain_db: tuple[float, float] | None = (-6.0, 6.0)
+    snr_db: tuple[float, float] | None = (5.0, 40.0)
+    p_speed: float = 0.8
+    p_shift: float = 0.8
+    p_gain: float = 0.5
+    p_noise: float = 0.5
+    sr: int = 16000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("p_speed", "p_shift", "p_gain", "p_noise"):
+            p = getattr(self, name)
+            if not 0 <= p <= 1:
+                raise ValueError(f"{name} must lie in [0, 1]; got {p!r}")
+        for name in ("speed", "gain_db", "snr_db"):
+            r = getattr(self, name)
+            if r is not None and (len(r) != 2 or r[0] > r[1]):
+                raise ValueError(f"{name} must be a (low, high) pair with low <= high, or None; got {r!r}")
+        if self.speed is not None and self.speed[0] <= 0:
+            raise ValueError(f"speed factors must be positive; got {self.speed!r}")
+        if self.shift_ms < 0:
+            raise ValueError(f"shift_ms must be >= 0; got {self.shift_ms!r}")
+        self.generator = torch.Generator().manual_seed(int(self.seed))
+
+    def describe(self) -> dict:
+        """The settings as a plain dict."""
+        return {k: v for k, v in asdict(self).items()}
+
+    def _coin(self, n: int, p: float) -> torch.Tensor:
+        return torch.rand(n, generator=self.generator) < p
+
+    def _uniform(self, n: int, low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(n, generator=self.generator)
+
+    def __call__(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Augment a batch ``(B, 1, T)``.
+
+        Returns:
+            ``(B, 1, T)`` on the same device, same dtype.
+        """
+        if not isinstance(waveforms, torch.Tensor) or waveforms.ndim != 3:
+            raise ValueError(f"waveforms must have shape (batch, 1, samples); got {getattr(waveforms, 'shape', waveforms)}")
+        x = waveforms.clone()
+        b = x.shape[0]
+        if self.speed is not None and self.p_speed > 0:
+            use = self._coin(b, self.p_speed)
+            rates = sorted({_speed_rate(f, self.sr) for f in torch.linspace(self.speed[0], self.speed[1], self.speed_steps).tolist()})
+            factors = [self.sr / r for r in rates]  # the factors change_speed really applies
+            pick = torch.randint(0, len(factors), (b,), generator=self.generator)
+            for j, f in enumerate(factors):
+                rows = torch.nonzero(use & (pick == j)).flatten()
+                if len(rows) and abs(f - 1.0) > 1e-6:
+                    idx = rows.to(x.device)
+                    x[idx] = change_speed(x[idx], f, self.sr)
+        if self.shift_ms > 0 and self.p_shift > 0:
+            use = self._coin(b, self.p_shift)
+            most = round(self.shift_ms * self.sr / 1000)
+            shifts = torch.randint(-most, most + 1, (b,), generator=self.generator)
+            for i in torch.nonzero(use).flatten().tolist():
+                x[i] = shift_waveform(x[i], int(shifts[i]))
+        if self.gain_db is not None and self.p_gain > 0:
+            use = self._coin(b, self.p_gain)
+            g = torch.where(use, 10 ** (self._uniform(b, *self.gain_db) / 20), torch.ones(b))
+            x = x * g.to(x.device, x.dtype).view(b, 1, 1)
+        if self.snr_db is not None and self.p_noise > 0:
+            use = self._coin(b, self.p_noise)
+            snr = self._uniform(b, *self.snr_db)
+            noise = torch.randn(x.shape, generator=self.generator).to(x.device, x.dtype)
+            rows = torch.nonzero(use).flatten()
+            if len(rows):
+                idx = rows.to(x.device)
+                x[idx] = add_noise_at_snr(x[idx], snr[rows].view(-1, 1).to(x.device), noise=noise[idx])
+        return x

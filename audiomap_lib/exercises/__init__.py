@@ -1,0 +1,40 @@
+"""Exercises with automatic checks that explain what went wrong (all chapters).
+
+A chapter asks the learner to write a function, then calls a ``check_<name>``
+function on it. The check runs the learner's function on several cases, compares
+the answers with a reference and returns an :class:`ExerciseResult`: whether it
+passed and, if not, *which* case failed, with the expected and the received
+shapes and values. A check never raises: an error inside the learner's code is
+reported in the result.
+
+One module per chapter, named like the library module the chapter builds
+(``exercises.conv`` for Chapter 3, ``exercises.rnn`` for Chapter 4, ...), each
+holding its ``check_*`` functions and worked ``solution_*`` functions; the
+shared framework (:class:`ExerciseResult`, :func:`run_cases`,
+:func:`compare_values`, :func:`register`) is in :mod:`.core`. Everything is
+re-exported here, so ``from audiomap_lib.exercises import check_flip`` works.
+The book shows the solutions behind a toggle; the tests check that every
+solution passes its check.
+"""
+from __future__ import annotations
+
+from . import attention, cnn, conv, rnn
+from .attention import *  # noqa: F401,F403
+from .cnn import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .core import EXERCISES, Case, ExerciseResult, compare_values, list_exercises, register, run_cases
+from .rnn import *  # noqa: F401,F403
+
+__all__ = [
+    "ExerciseResult",
+    "Case",
+    "EXERCISES",
+    "register",
+    "list_exercises",
+    "compare_values",
+    "run_cases",
+    *conv.__all__,
+    *rnn.__all__,
+    *attention.__all__,
+    *cnn.__all__,
+]

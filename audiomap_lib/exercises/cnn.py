@@ -1,0 +1,208 @@
+"""Chapter 6 (A raw-waveform CNN classifier): exercises with automatic checks and worked solutions."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from .core import Case, ExerciseResult, _call, _rand, _short, register, run_cases
+
+__all__ = [
+    "check_centre_frequency",
+    "check_collate",
+    "check_confusion_matrix",
+    "check_m5_output_length",
+    "check_noise_at_snr",
+    "solution_centre_frequency",
+    "solution_collate",
+    "solution_confusion_matrix",
+    "solution_m5_output_length",
+    "solution_noise_at_snr",
+]
+
+# ---- Exercise "m5_output_length": the length of the M5 stack's output
+
+
+def solution_m5_output_length(length: int) -> int:
+    """Time steps left after the M5 stack: conv(80, stride 4), then 3 x [pool 4, conv 3 with padding 1]."""
+    n = (length - 80) // 4 + 1  # the long first convolution, no padding
+    for _ in range(3):
+        n = n // 4  # max-pool of 4 (stride 4): floor
+        n = (n + 2 * 1 - 3) // 1 + 1  # kernel 3 with one zero each side keeps the length
+    return n
+
+
+def _m5_cases() -> list[Case]:
+    from ..cnn import RawAudioCNN
+
+    model = RawAudioCNN("m5", channels=2, input_sr=8000, model_sr=8000).eval()
+    cases = []
+    for length in (8000, 16000, 4000, 12345, 1000):
+        with torch.no_grad():
+            out = model.stages(torch.zeros(1, 1, length)).shape[-1]  # what the real network produces
+        cases.append(Case(f"length={length}", (length,), expected=int(out)))
+    return cases
+
+
+@register("m5_output_length", 6, solution_m5_output_length, "the length of the M5 stack's output")
+def check_m5_output_length(fn: Callable[[int], int]) -> ExerciseResult:
+    """Check ``fn(length)`` -> number of time steps after the conv / pool stack of an M5 (as an int)."""
+    return run_cases(
+        "m5_output_length", fn, _m5_cases(),
+        hint="first layer: (L - 80) // 4 + 1; a max-pool of 4 keeps floor(L / 4); the kernel-3 convs have padding 1.",
+    )
+
+
+# ---- Exercise "collate": stack clips of different lengths
+
+
+def solution_collate(batch: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Pad (1, n_i) clips with zeros at the end to the longest; return waveforms, labels, lengths."""
+    lengths = torch.tensor([wav.shape[-1] for wav, _ in batch], dtype=torch.int64)
+    waveforms = torch.zeros(len(batch), 1, int(lengths.max()))
+    for i, (wav, _) in enumerate(batch):
+        waveforms[i, :, : wav.shape[-1]] = wav  # real samples first, zeros after
+    labels = torch.tensor([label for _, label in batch], dtype=torch.int64)
+    return waveforms, labels, lengths
+
+
+def _collate_compare(expected: Any, got: Any) -> str | None:
+    from .core import compare_values
+
+    if not isinstance(got, (tuple, list)) or len(got) != 3:
+        return f"expected a tuple (waveforms, labels, lengths), got {_short(got)}"
+    for name, e, g in zip(("waveforms", "labels", "lengths"), expected, got):
+        if not isinstance(g, torch.Tensor):
+            return f"{name}: expected a tensor, got {type(g).__name__}"
+        if name != "waveforms" and g.dtype != torch.int64:
+            return f"{name}: expected dtype torch.int64, got {g.dtype}"
+        problem = compare_values(e, g)
+        if problem:
+            return f"{name}: {problem}"
+    return None
+
+
+def _collate_cases() -> list[Case]:
+    from ..data.datasets import pad_collate
+
+    cases = []
+    for label, lens in [("equal lengths", [50, 50]), ("different lengths", [30, 50, 10]),
+                        ("one clip", [7]), ("longest last", [5, 6, 40, 41])]:
+        batch = [(_rand(1, n, seed=70 + i).float(), (3 * i) % 10) for i, n in enumerate(lens)]
+        cases.append(Case(label, (batch,), expected=pad_collate(batch)))
+    return cases
+
+
+@register("collate", 6, solution_collate, "a padding collate with lengths")
+def check_collate(fn: Callable[..., Any]) -> ExerciseResult:
+    """Check ``fn(batch)`` -> ``(waveforms (B, 1, T_max), labels (B,) int64, lengths (B,) int64)``."""
+    return run_cases(
+        "collate", fn, _collate_cases(), compare=_collate_compare,
+        hint="pad at the end with zeros up to the longest clip; lengths are the original numbers of samples.",
+    )
+
+
+# ---- Exercise "noise_at_snr": add noise at a given signal-to-noise ratio
+
+
+def solution_noise_at_snr(waveform: torch.Tensor, noise: torch.Tensor, snr_db: float) -> torch.Tensor:
+    """waveform + a * noise, with a chosen so that 10 log10(P_signal / P_scaled_noise) = snr_db."""
+    p_signal = waveform.pow(2).mean()
+    p_noise = noise.pow(2).mean()
+    a = torch.sqrt(p_signal / (p_noise * 10 ** (snr_db / 10)))  # power scales with a^2
+    return waveform + a * noise
+
+
+def _noise_cases() -> list[Case]:
+    cases = []
+    for i, snr in enumerate([20.0, 0.0, -5.0, 13.5]):
+        x = _rand(4000, seed=80 + i) * (0.1 if i % 2 else 0.5)
+        n = _rand(4000, seed=90 + i) * (3.0 if i == 2 else 1.0)
+        a = math.sqrt(float(x.pow(2).mean()) / (float(n.pow(2).mean()) * 10 ** (snr / 10)))
+        cases.append(Case(f"snr_db={snr}", (x, n, snr), expected=x + a * n))
+    return cases
+
+
+@register("noise_at_snr", 6, solution_noise_at_snr, "noise at a given SNR")
+def check_noise_at_snr(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Check ``fn(waveform (T,), noise (T,), snr_db)`` -> noisy waveform with exactly that SNR."""
+    return run_cases(
+        "noise_at_snr", fn, _noise_cases(),
+        hint="SNR in dB is 10 log10 of a ratio of powers (mean squares); scaling the noise by a scales its power by a**2.",
+    )
+
+
+# ---- Exercise "confusion_matrix": count true class x predicted class
+
+
+def solution_confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """(n_classes, n_classes) int64 counts; row = true class, column = predicted class."""
+    matrix = torch.zeros(n_classes, n_classes, dtype=torch.int64)
+    for p, t in zip(predicted.tolist(), labels.tolist()):
+        matrix[t, p] += 1
+    return matrix
+
+
+def _cm_cases() -> list[Case]:
+    from ..training import compute_confusion_matrix
+
+    g = torch.Generator().manual_seed(5)
+    cases = []
+    for label, n, k in [("all correct", 10, 3), ("random", 50, 4), ("ten digits", 200, 10)]:
+        labels = torch.randint(0, k, (n,), generator=g)
+        pred = labels.clone() if label == "all correct" else torch.randint(0, k, (n,), generator=g)
+        cases.append(Case(label, (pred, labels, k), expected=compute_confusion_matrix(pred, labels, k)))
+    pred, labels = torch.tensor([1, 1, 1]), torch.tensor([0, 0, 2])
+    cases.append(Case("asymmetric: true 0 predicted 1", (pred, labels, 3), expected=compute_confusion_matrix(pred, labels, 3)))
+    return cases
+
+
+@register("confusion_matrix", 6, solution_confusion_matrix, "the confusion matrix")
+def check_confusion_matrix(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Check ``fn(predicted (N,), labels (N,), n_classes)`` -> ``(K, K)`` counts, rows = true class."""
+    return run_cases(
+        "confusion_matrix", fn, _cm_cases(),
+        hint="row index = the true label, column index = the prediction; the rows of class k sum to its number of clips.",
+    )
+
+
+# ---- Exercise "centre_frequency": where a learned filter passes most
+
+
+def solution_centre_frequency(kernel: torch.Tensor, sr: int, n_fft: int = 512) -> float:
+    """Frequency (Hz) of the largest magnitude of the kernel's zero-padded FFT."""
+    magnitude = torch.fft.rfft(kernel, n=n_fft).abs()  # n_fft // 2 + 1 bins from 0 to sr / 2
+    return float(magnitude.argmax()) * sr / n_fft  # bin k lies at k * sr / n_fft Hz
+
+
+def _centre_cases() -> list[tuple[str, tuple, float]]:
+    cases = []
+    for i, (f0, sr) in enumerate([(440.0, 8000), (1500.0, 8000), (3000.0, 16000), (250.0, 16000)]):
+        n = torch.arange(80, dtype=torch.float64)
+        kernel = torch.cos(2 * math.pi * f0 * n / sr + 0.3 * i) * torch.hann_window(80, periodic=False, dtype=torch.float64)
+        mag = torch.fft.rfft(kernel, n=512).abs()
+        cases.append((f"a windowed {f0:.0f} Hz cosine at {sr} Hz", (kernel, sr), float(mag.argmax()) * sr / 512))
+    return cases
+
+
+@register("centre_frequency", 6, solution_centre_frequency, "the centre frequency of a filter")
+def check_centre_frequency(fn: Callable[..., float]) -> ExerciseResult:
+    """Check ``fn(kernel (K,), sr, n_fft=512)`` -> the peak frequency of ``|H(f)|`` in Hz (within one FFT bin)."""
+    for i, (label, args, expected) in enumerate(_centre_cases(), start=1):
+        got, error = _call(fn, Case(label, args))
+        if error:
+            return ExerciseResult("centre_frequency", False, error)
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            return ExerciseResult("centre_frequency", False, f"case '{label}': expected a number in Hz, got {_short(got)}")
+        tol = args[1] / 512
+        if abs(value - expected) > tol:
+            return ExerciseResult(
+                "centre_frequency", False,
+                f"case '{label}' failed: expected {expected:.1f} Hz (within {tol:.1f} Hz), got {value:.1f} Hz",
+                [f"case {i} of 4", "hint: bin k of an n_fft-point FFT lies at k * sr / n_fft Hz; take the bin of the largest |X|."],
+            )
+    return ExerciseResult("centre_frequency", True, "all 4 cases passed")

@@ -1,0 +1,168 @@
+"""Chapter 4 (Gated recurrent units): exercises with automatic checks and worked solutions."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .core import Case, ExerciseResult, _rand, register, run_cases
+
+__all__ = [
+    "check_rnn_step",
+    "check_gru_update",
+    "check_gru_cell",
+    "check_gru_parameter_count",
+    "check_last_real_state",
+    "solution_rnn_step",
+    "solution_gru_update",
+    "solution_gru_cell",
+    "solution_gru_parameter_count",
+    "solution_last_real_state",
+]
+
+
+# ---- Exercise "rnn_step": one step of a vanilla RNN
+
+
+def solution_rnn_step(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
+                      b: torch.Tensor) -> torch.Tensor:
+    """h_new = tanh(W_ih x + W_hh h + b) for a batch: x (B, I), h (B, H) -> (B, H)."""
+    return torch.tanh(x @ w_ih.T + h @ w_hh.T + b)
+
+
+def _rnn_step_cases() -> list[Case]:
+    cases = []
+    for label, b, i, h, seed in [("one clip", 1, 3, 2, 0), ("a batch", 4, 5, 3, 1), ("wide state", 2, 2, 8, 2)]:
+        cell = torch.nn.RNNCell(i, h).double()
+        with torch.no_grad():
+            cell.bias_hh.zero_()
+        x, state = _rand(b, i, seed=seed), _rand(b, h, seed=seed + 10)
+        with torch.no_grad():
+            expected = cell(x, state)
+        cases.append(Case(label, (x, state, cell.weight_ih.detach(), cell.weight_hh.detach(), cell.bias_ih.detach()),
+                          expected=expected))
+    return cases
+
+
+@register("rnn_step", 4, solution_rnn_step, "one vanilla RNN step")
+def check_rnn_step(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Check ``fn(x, h, w_ih, w_hh, b)`` -> ``(B, H)`` against ``torch.nn.RNNCell``."""
+    return run_cases("rnn_step", fn, _rnn_step_cases(),
+                     hint="rows of x are clips: multiply by the transposed weights (x @ w_ih.T), then tanh.")
+
+
+# ---- Exercise "gru_update": PyTorch's state update
+
+
+def solution_gru_update(z: torch.Tensor, n: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """PyTorch's GRU update: z close to 1 keeps the old state h, close to 0 takes the candidate n."""
+    return (1 - z) * n + z * h
+
+
+def _gru_update_cases() -> list[Case]:
+    h, n = _rand(2, 4, seed=3), _rand(2, 4, seed=4)
+    z = torch.sigmoid(_rand(2, 4, seed=5))
+    return [
+        Case("z = 1 keeps the old state", (torch.ones(2, 4, dtype=torch.float64), n, h), expected=h.clone()),
+        Case("z = 0 takes the candidate", (torch.zeros(2, 4, dtype=torch.float64), n, h), expected=n.clone()),
+        Case("random gates", (z, n, h), expected=(1 - z) * n + z * h),
+    ]
+
+
+@register("gru_update", 4, solution_gru_update, "PyTorch's GRU state update")
+def check_gru_update(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Check ``fn(z, n, h)`` -> the new state, PyTorch's convention (not the seed's)."""
+    return run_cases("gru_update", fn, _gru_update_cases(),
+                     hint="in torch.nn.GRU the update gate z weights the OLD state: h_new = (1 - z) * n + z * h.")
+
+
+# ---- Exercise "gru_cell": PyTorch's GRU cell from its weights
+
+
+def solution_gru_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
+                      b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
+    """One torch.nn.GRUCell step from its weights (rows: reset, update, candidate)."""
+    i_r, i_z, i_n = (x @ w_ih.T + b_ih).chunk(3, dim=1)
+    h_r, h_z, h_n = (h @ w_hh.T + b_hh).chunk(3, dim=1)
+    r = torch.sigmoid(i_r + h_r)
+    z = torch.sigmoid(i_z + h_z)
+    n = torch.tanh(i_n + r * h_n)  # the reset gate acts AFTER the recurrent product
+    return (1 - z) * n + z * h
+
+
+def _gru_cell_cases() -> list[Case]:
+    cases = []
+    for label, b, i, hsz, seed in [("one clip", 1, 3, 2, 6), ("a batch", 5, 4, 3, 7), ("40 mel bands in", 2, 40, 6, 8)]:
+        torch.manual_seed(seed)
+        cell = torch.nn.GRUCell(i, hsz).double()
+        x, h = _rand(b, i, seed=seed), _rand(b, hsz, seed=seed + 20)
+        with torch.no_grad():
+            expected = cell(x, h)
+        params = tuple(p.detach() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh))
+        cases.append(Case(label, (x, h) + params, expected=expected))
+    return cases
+
+
+@register("gru_cell", 4, solution_gru_cell, "PyTorch's GRU cell from its weights")
+def check_gru_cell(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Check ``fn(x, h, w_ih, w_hh, b_ih, b_hh)`` -> ``(B, H)`` against ``torch.nn.GRUCell``."""
+    return run_cases("gru_cell", fn, _gru_cell_cases(),
+                     hint="split x @ w_ih.T + b_ih and h @ w_hh.T + b_hh into 3 chunks (r, z, n); "
+                          "r multiplies (W_hn h + b_hn), and h_new = (1 - z) * n + z * h.")
+
+
+# ---- Exercise "gru_parameter_count"
+
+
+def solution_gru_parameter_count(input_size: int, hidden: int, layers: int = 1, bidirectional: bool = False) -> int:
+    """Weights of torch.nn.GRU: per layer and direction 3 gates x (W_ih, W_hh, b_ih, b_hh)."""
+    directions = 2 if bidirectional else 1
+    total = 0
+    for layer in range(layers):
+        size_in = input_size if layer == 0 else hidden * directions
+        total += directions * 3 * (hidden * size_in + hidden * hidden + 2 * hidden)
+    return total
+
+
+def _count_cases() -> list[Case]:
+    grid = [(40, 64, 1, False), (40, 64, 2, False), (13, 32, 1, True), (40, 128, 3, True), (1, 1, 1, False)]
+    cases = []
+    for i, hsz, layers, bi in grid:
+        gru = torch.nn.GRU(i, hsz, num_layers=layers, bidirectional=bi)
+        cases.append(Case(f"input {i}, hidden {hsz}, {layers} layer(s), bidirectional={bi}",
+                          (i, hsz, layers, bi), expected=sum(p.numel() for p in gru.parameters())))
+    return cases
+
+
+@register("gru_parameter_count", 4, solution_gru_parameter_count, "count a GRU's weights")
+def check_gru_parameter_count(fn: Callable[..., int]) -> ExerciseResult:
+    """Check ``fn(input_size, hidden, layers=1, bidirectional=False)`` -> ``int`` against ``torch.nn.GRU``."""
+    return run_cases("gru_parameter_count", fn, _count_cases(),
+                     hint="PyTorch has two bias vectors per gate (b_ih and b_hh); a layer above a "
+                          "bidirectional layer sees 2 * hidden inputs.")
+
+
+# ---- Exercise "last_real_state": the state at each clip's last real frame
+
+
+def solution_last_real_state(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """states (B, T, H), lengths (B,) -> (B, H): the state at step lengths[b] - 1 of each clip."""
+    batch = torch.arange(states.shape[0])
+    return states[batch, lengths - 1]
+
+
+def _last_cases() -> list[Case]:
+    s = _rand(4, 6, 3, seed=30)
+    lengths = torch.tensor([6, 1, 3, 5])
+    return [
+        Case("no padding", (s, torch.full((4,), 6)), expected=s[:, -1].clone()),
+        Case("padded clips", (s, lengths), expected=torch.stack([s[b, n - 1] for b, n in enumerate(lengths.tolist())])),
+        Case("one clip", (s[:1], torch.tensor([2])), expected=s[:1, 1].clone()),
+    ]
+
+
+@register("last_real_state", 4, solution_last_real_state, "the last real state of padded sequences")
+def check_last_real_state(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Check ``fn(states (B, T, H), lengths (B,))`` -> ``(B, H)``."""
+    return run_cases("last_real_state", fn, _last_cases(),
+                     hint="states[:, -1] reads padding for short clips; index each row at lengths - 1.")

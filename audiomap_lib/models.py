@@ -1,0 +1,205 @@
+"""Classifiers that put the building blocks to work on sound (Chapters 4-6).
+
+Every model here is called as ``model(waveforms, lengths)`` with a batch from
+:func:`audiomap_lib.data.datasets.make_loader` -- ``waveforms (B, 1, T)`` and
+``lengths (B,)`` in samples -- and returns logits ``(B, n_classes)``, so that
+:func:`audiomap_lib.training.fit` trains any of them.
+
+* :class:`LogMelFrontEnd` -- waveform to normalised log-mel frames, with the
+  number of real frames per clip (Chapter 2 explains the features).
+* :class:`GRUClassifier` -- a GRU over the log-mel frames and a pooling step
+  (``"last"``, ``"mean"`` or ``"attention"``) before a linear layer
+  (Chapter 4 builds the GRU, Chapter 5 the attention pooling).
+
+The raw-waveform CNNs of Chapter 6 live in :mod:`audiomap_lib.cnn`.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .attention import AttentionPooling, make_length_mask
+from .io import check_sample_rate
+
+__all__ = [
+    "POOLINGS",
+    "LogMelFrontEnd",
+    "GRUClassifier",
+    "compute_frame_lengths",
+]
+
+POOLINGS: tuple[str, ...] = ("last", "mean", "attention")
+"""How :class:`GRUClassifier` turns a sequence of hidden states into one vector."""
+
+
+def compute_frame_lengths(lengths: torch.Tensor, hop_length: int) -> torch.Tensor:
+    """Number of STFT frames (``center=True``) that a clip of ``lengths`` samples gives.
+
+    Returns:
+        ``int64`` tensor like ``lengths``: ``lengths // hop_length + 1`` (Chapter 2).
+    """
+    return torch.div(lengths, hop_length, rounding_mode="floor") + 1
+
+
+class LogMelFrontEnd(nn.Module):
+    """Waveform ``(B, 1, T)`` to normalised log-mel frames ``(B, n_mels, frames)`` (Chapter 2 features).
+
+    Each clip's log-mel spectrogram (natural log of the Slaney mel power, as
+    :func:`audiomap_lib.spectral.compute_log_mel_spectrogram`) has its mean over
+    its real frames and all bands subtracted (a loudness normalisation: a
+    louder recording shifts every log value by the same amount), then a
+    ``BatchNorm1d`` over bands learns each band's scale.
+
+    Args:
+        sr: the sample rate the waveforms must have, in Hz (nothing is resampled here).
+        n_mels: mel bands.
+        n_fft: FFT size (samples); 400 = 25 ms at 16 kHz.
+        hop_length: hop between frames (samples); 160 = 10 ms at 16 kHz.
+        f_min, f_max: band edges of the mel filter bank, in Hz (``f_max=None``: ``sr/2``).
+        freq_masks, time_masks: SpecAugment (Park et al., 2019) during training only: this
+            many bands of up to ``max_freq_width`` mel bands, and spans of up to
+            ``max_time_width`` frames, are set to 0 (the mean) in each clip. 0 = off.
+    """
+
+    def __init__(self, sr: int = 16000, n_mels: int = 40, n_fft: int = 400, hop_length: int = 160,
+                 f_min: float = 20.0, f_max: float | None = None, freq_masks: int = 0, time_masks: int = 0,
+                 max_freq_width: int = 6, max_time_width: int = 10) -> None:
+        super().__init__()
+        import torchaudio.transforms as T
+
+        self.sr = check_sample_rate(sr, "sr")
+        self.n_mels, self.hop_length, self.n_fft = int(n_mels), int(hop_length), int(n_fft)
+        f_max = sr / 2 if f_max is None else f_max
+        self.mel = T.MelSpectrogram(sample_rate=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
+                                    f_min=f_min, f_max=f_max, power=2.0, norm="slaney", mel_scale="slaney")
+        self.norm = nn.BatchNorm1d(n_mels)
+        self.freq_masks, self.time_masks = int(freq_masks), int(time_masks)
+        self.max_freq_width, self.max_time_width = int(max_freq_width), int(max_time_width)
+
+    def _mask_spans(self, feats: torch.Tensor, count: int, width: int, dim: int) -> torch.Tensor:
+        """Zero ``count`` random spans of up to ``width`` along ``dim`` (1: bands, 2: frames), per clip."""
+        b, size = feats.shape[0], feats.shape[dim]
+        keep = torch.ones(b, size, dtype=torch.bool, device=feats.device)
+        pos = torch.arange(size, device=feats.device)
+        for _ in range(count):
+            w = torch.randint(0, width + 1, (b, 1), device=feats.device)
+            start = (torch.rand(b, 1, device=feats.device) * (size - w + 1)).long()
+            keep &= ~((pos >= start) & (pos < start + w))
+        return feats * (keep.unsqueeze(2) if dim == 1 else keep.unsqueeze(1))
+
+    def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Compute the features.
+
+        Args:
+            waveforms: ``(B, 1, T)`` (or ``(B, T)``) at ``sr``.
+            lengths: real samples per clip ``(B,)``; ``None`` means all ``T``.
+
+        Returns:
+            ``(features, frame_lengths)``: ``(B, n_mels, frames)`` float and ``(B,)`` int64
+            (frames beyond a clip's length are set to 0).
+        """
+        if waveforms.ndim == 3:
+            if waveforms.shape[1] != 1:
+                raise ValueError(f"waveforms must be mono (B, 1, T); got shape {tuple(waveforms.shape)}")
+            waveforms = waveforms[:, 0]
+        if waveforms.ndim != 2:
+            raise ValueError(f"waveforms must have shape (B, 1, T) or (B, T); got {tuple(waveforms.shape)}")
+        b, t = waveforms.shape
+        if lengths is None:
+            lengths = torch.full((b,), t, dtype=torch.int64, device=waveforms.device)
+        # Pad with zeros at the end so that the last real frames see zeros, as a padded clip
+        # in a batch does: a clip then gets the same features alone or in any batch.
+        n_frames = t // self.hop_length + 1
+        padded = torch.nn.functional.pad(waveforms, (0, self.n_fft // 2))
+        logmel = torch.log(self.mel(padded)[..., :n_frames] + 1e-6)  # (B, n_mels, frames)
+        frames = compute_frame_lengths(lengths, self.hop_length).clamp(max=logmel.shape[-1])
+        mask = make_length_mask(frames, logmel.shape[-1]).unsqueeze(1)  # (B, 1, frames)
+        mean = (logmel * mask).sum((1, 2), keepdim=True) / (frames.view(-1, 1, 1) * self.n_mels)
+        feats = self.norm((logmel - mean) * mask) * mask
+        if self.training and self.freq_masks:
+            feats = self._mask_spans(feats, self.freq_masks, self.max_freq_width, 1)
+        if self.training and self.time_masks:
+            feats = self._mask_spans(feats, self.time_masks, self.max_time_width, 2)
+        return feats, frames
+
+
+class GRUClassifier(nn.Module):
+    """Log-mel front end, a GRU over time, a pooling step and a linear layer (Chapters 4 and 5).
+
+    Args:
+        n_classes: output classes.
+        hidden: GRU hidden size.
+        layers: stacked GRU layers.
+        pooling: ``"last"`` (hidden state at each clip's last real frame),
+            ``"mean"`` (average over real frames) or ``"attention"`` (weights over
+            time from :class:`audiomap_lib.attention.AttentionPooling`).
+        bidirectional: run a second GRU backwards in time and concatenate.
+        dropout: dropout before the linear layer.
+        front_end: a :class:`LogMelFrontEnd` (default: 16 kHz, 40 bands, 10 ms hop).
+
+    Attributes:
+        last_attention: after a forward pass with ``pooling="attention"``, the weights
+            over frames ``(B, frames)`` (zero on padding); else ``None``.
+    """
+
+    def __init__(self, n_classes: int = 10, hidden: int = 64, layers: int = 1, pooling: str = "last",
+                 bidirectional: bool = False, dropout: float = 0.1,
+                 front_end: LogMelFrontEnd | None = None) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
+        self.front_end = front_end if front_end is not None else LogMelFrontEnd()
+        self.pooling = pooling
+        self.gru = nn.GRU(self.front_end.n_mels, hidden, num_layers=layers, batch_first=True,
+                          bidirectional=bidirectional)
+        width = hidden * (2 if bidirectional else 1)
+        self.attend = AttentionPooling(width) if pooling == "attention" else None
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_classes))
+        self.last_attention: torch.Tensor | None = None
+
+    def encode(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run front end and GRU.
+
+        Returns:
+            ``(states, frame_lengths)``: GRU outputs ``(B, frames, hidden * directions)``
+            (zero beyond each clip's real frames) and ``(B,)`` int64.
+        """
+        feats, frames = self.front_end(waveforms, lengths)
+        return self.encode_features(feats, frames)
+
+    def encode_features(self, feats: torch.Tensor, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the GRU over given features ``(B, n_mels, frames)`` with ``frames`` real frames each.
+
+        Returns:
+            ``(states, frames)`` as :meth:`encode` (padding frames are never read).
+        """
+        packed = nn.utils.rnn.pack_padded_sequence(feats.transpose(1, 2), frames.cpu(), batch_first=True,
+                                                   enforce_sorted=False)
+        out, _ = self.gru(packed)
+        states, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=feats.shape[-1])
+        return states, frames
+
+    def pool(self, states: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """Turn ``(B, frames, width)`` states into one ``(B, width)`` vector per clip."""
+        mask = make_length_mask(frames, states.shape[1])
+        self.last_attention = None
+        if self.pooling == "last":
+            if self.gru.bidirectional:
+                h = self.gru.hidden_size
+                fwd = states[torch.arange(len(frames)), frames - 1, :h]
+                return torch.cat([fwd, states[:, 0, h:]], dim=-1)
+            return states[torch.arange(len(frames)), frames - 1]
+        if self.pooling == "mean":
+            return (states * mask.unsqueeze(-1)).sum(1) / frames.unsqueeze(-1).to(states.dtype)
+        pooled, weights = self.attend(states, mask)
+        self.last_attention = weights.detach()
+        return pooled
+
+    def forward_features(self, feats: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, n_classes)`` from front-end features ``(B, n_mels, frames)`` (e.g. with frames shuffled)."""
+        states, frames = self.encode_features(feats, frames)
+        return self.head(self.pool(states, frames))
+
+    def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(B, n_classes)`` for waveforms ``(B, 1, T)`` with ``lengths`` ``(B,)`` in samples."""
+        return self.forward_features(*self.front_end(waveforms, lengths))

@@ -1,0 +1,141 @@
+"""audiomap_lib.training: the course trainer and its metrics."""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from audiomap_lib import training as tr
+
+
+class TinyNet(nn.Module):
+    """Classifies sine tones by pitch from the magnitude spectrum (called as model(x, lengths))."""
+
+    def __init__(self, n_classes: int = 3) -> None:
+        super().__init__()
+        self.lin = nn.Linear(65, n_classes)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.lin(torch.fft.rfft(x[:, 0], n=128).abs().log1p())
+
+
+def _tones(n: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 3, (n,), generator=g)
+    t = torch.arange(128) / 128
+    freq = torch.tensor([5.0, 20.0, 40.0])[labels] + torch.rand(n, generator=g)
+    x = torch.sin(2 * math.pi * freq[:, None] * t + torch.rand(n, 1, generator=g) * 6) + 0.3 * torch.randn(n, 128, generator=g)
+    batches = []
+    for i in range(0, n, 16):
+        batches.append((x[i:i + 16, None], labels[i:i + 16], torch.full((len(labels[i:i + 16]),), 128)))
+    return batches
+
+
+def test_fit_learns_keeps_best_epoch_and_checkpoints(tmp_path) -> None:
+    torch.manual_seed(0)
+    model = TinyNet()
+    train, val = _tones(128, 1), _tones(64, 2)
+    h = tr.fit(model, train, val, epochs=6, lr=0.05, schedule="onecycle", checkpoint=tmp_path / "best.pt",
+               device="cpu", progress=False, verbose=False)
+    assert h.epochs == 6 and len(h.val_acc) == len(h.lr) == len(h.seconds) == 6
+    assert h.best_val_acc > 0.9
+    assert h.best_epoch == int(np.argmax(h.val_acc)) + 1
+    logits, labels = tr.predict(model, val, device="cpu")
+    assert tr.compute_accuracy(logits, labels) == pytest.approx(h.best_val_acc)
+    other = TinyNet()
+    meta = tr.load_checkpoint(h.checkpoint, other)["meta"]
+    assert meta["epoch"] == h.best_epoch
+    torch.testing.assert_close(other(*val[0][::2]), model(*val[0][::2]))
+    assert h.lr[-1] < 0.05 * 0.01  # one-cycle anneals to (almost) zero
+    assert all(s > 0 for s in h.samples_per_second)
+
+
+def test_fit_stops_early_without_improvement() -> None:
+    torch.manual_seed(0)
+    model = TinyNet()
+    train = _tones(32, 1)
+    noise = [(x, torch.randint(0, 3, y.shape, generator=torch.Generator().manual_seed(9)), n) for x, y, n in _tones(32, 2)]
+    h = tr.fit(model, train, noise, epochs=30, lr=1e-9, schedule="constant", patience=2, device="cpu",
+               progress=False, verbose=False)
+    assert h.stopped_early and h.epochs == h.best_epoch + 2 < 30
+
+
+def test_fit_applies_augment_to_training_only_and_is_reproducible() -> None:
+    calls = []
+
+    def augment(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        calls.append(x.shape[0])
+        return x
+
+    results = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        model = TinyNet()
+        h = tr.fit(model, _tones(48, 1), _tones(32, 2), epochs=2, augment=augment, device="cpu",
+                   progress=False, verbose=False)
+        results.append((h.train_loss, h.val_acc))
+    assert sum(calls) == 2 * 2 * 48
+    assert results[0] == results[1]
+
+
+class _Bad(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(128, 3)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.lin(x)  # (B, 1, 3): not (B, n_classes)
+
+
+def test_fit_errors_name_the_problem() -> None:
+    with pytest.raises(ValueError, match="epochs"):
+        tr.fit(TinyNet(), _tones(16, 1), _tones(16, 2), epochs=0)
+    with pytest.raises(ValueError, match="schedule"):
+        tr.fit(TinyNet(), _tones(16, 1), _tones(16, 2), epochs=1, schedule="step")
+    with pytest.raises(ValueError, match="empty"):
+        tr.fit(TinyNet(), [], _tones(16, 2), epochs=1)
+    with pytest.raises(ValueError, match="logits of shape"):
+        tr.fit(_Bad(), _tones(16, 1), _tones(16, 2), epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match=r"\(waveforms, labels, lengths\)"):
+        tr.predict(TinyNet(), [(torch.zeros(2, 1, 128), torch.zeros(2))], device="cpu")
+
+
+def test_metrics_against_numpy() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, 200)
+    p = np.where(rng.random(200) < 0.7, y, rng.integers(0, 4, 200))
+    cm = tr.compute_confusion_matrix(torch.from_numpy(p), torch.from_numpy(y), 4)
+    ref = np.zeros((4, 4), dtype=int)
+    for a, b in zip(y, p):
+        ref[a, b] += 1
+    np.testing.assert_array_equal(cm.numpy(), ref)
+    assert tr.compute_accuracy(torch.from_numpy(p), torch.from_numpy(y)) == pytest.approx((p == y).mean())
+    np.testing.assert_allclose(tr.compute_per_class_accuracy(torch.from_numpy(p), torch.from_numpy(y), 4).numpy(),
+                               ref.diagonal() / ref.sum(1))
+    logits = torch.nn.functional.one_hot(torch.from_numpy(p), 4).float()
+    assert tr.compute_accuracy(logits, torch.from_numpy(y)) == pytest.approx((p == y).mean())
+    groups = ["a" if i % 3 else "b" for i in range(200)]
+    acc = tr.compute_group_accuracy(torch.from_numpy(p), torch.from_numpy(y), groups)
+    sel = np.array(groups) == "b"
+    assert acc["b"] == (pytest.approx((p[sel] == y[sel]).mean()), int(sel.sum()))
+    with pytest.raises(ValueError, match="one group per clip"):
+        tr.compute_group_accuracy(torch.from_numpy(p), torch.from_numpy(y), groups[:-1])
+    with pytest.raises(ValueError, match="labels"):
+        tr.compute_accuracy(torch.zeros(3), torch.zeros(4))
+
+
+def test_plots_return_axes_and_count_parameters() -> None:
+    matplotlib.use("Agg")
+    h = tr.History(train_loss=[1.0, 0.5], train_acc=[0.5, 0.8], val_loss=[1.1, 0.7], val_acc=[0.4, 0.7],
+                   lr=[1e-3, 1e-4], seconds=[1.0, 1.0], samples_per_second=[10.0, 10.0], best_epoch=2)
+    assert tr.plot_history(h, "loss") is not None
+    ax = tr.plot_history(h, "accuracy")
+    assert ax.get_ylabel() == "accuracy (%)"
+    ax = tr.plot_confusion_matrix(torch.eye(3, dtype=torch.int64) * 5, ["a", "b", "c"], normalize=True)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert tr.count_parameters(TinyNet()) == 65 * 3 + 3
+    assert h.total_seconds == 2.0 and h.best_val_acc == 0.7
