@@ -312,15 +312,30 @@ class RawAudioCNN(nn.Module):
 
 
 class _LogMelBase(nn.Module):
-    def __init__(self, front_end: nn.Module | None, input_sr: int) -> None:
+    """What the two log-mel baselines share: the front end, ``blocks`` conv blocks, the head."""
+
+    def __init__(self, dims: int, n_classes: int, channels: int, blocks: int, input_sr: int, n_mels: int,
+                 dropout: float) -> None:
         super().__init__()
         from .models import LogMelFrontEnd
 
         self.input_sr = check_sample_rate(input_sr, "input_sr")
-        self.front_end = front_end if front_end is not None else LogMelFrontEnd(sr=input_sr)
-        if getattr(self.front_end, "sr", input_sr) != input_sr:
-            raise ValueError(f"front_end.sr={self.front_end.sr} Hz differs from input_sr={input_sr} Hz")
+        _check_positive_int(channels, "channels")
+        _check_positive_int(blocks, "blocks")
+        self.front_end = LogMelFrontEnd(sr=input_sr, n_mels=n_mels)
         self.labels: tuple[str, ...] | None = None
+        self.config_dict = {"n_classes": n_classes, "channels": channels, "blocks": blocks, "input_sr": input_sr,
+                            "n_mels": n_mels, "dropout": dropout}
+        conv, norm, pool = (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d) if dims == 2 else (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d)
+        layers: list[nn.Module] = []
+        in_ch = 1 if dims == 2 else n_mels  # 2-D: one image; 1-D: the bands are channels
+        for i in range(blocks):
+            out = channels * 2 ** i
+            layers += [conv(in_ch, out, 3, padding=1, bias=False), norm(out), nn.ReLU(inplace=True), pool(2)]
+            in_ch = out
+        self.body = nn.Sequential(*layers)
+        self.blocks = blocks
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_ch, n_classes))
 
 
 class LogMelCNN2d(_LogMelBase):
@@ -341,23 +356,7 @@ class LogMelCNN2d(_LogMelBase):
 
     def __init__(self, n_classes: int = 10, channels: int = 16, blocks: int = 3, input_sr: int = 16000,
                  n_mels: int = 40, dropout: float = 0.1) -> None:
-        from .models import LogMelFrontEnd
-
-        super().__init__(LogMelFrontEnd(sr=input_sr, n_mels=n_mels), input_sr)
-        _check_positive_int(channels, "channels")
-        _check_positive_int(blocks, "blocks")
-        self.config_dict = {"n_classes": n_classes, "channels": channels, "blocks": blocks, "input_sr": input_sr,
-                            "n_mels": n_mels, "dropout": dropout}
-        layers: list[nn.Module] = []
-        in_ch = 1
-        for i in range(blocks):
-            out = channels * 2 ** i
-            layers += [nn.Conv2d(in_ch, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True),
-                       nn.MaxPool2d(2)]
-            in_ch = out
-        self.body = nn.Sequential(*layers)
-        self.blocks = blocks
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_ch, n_classes))
+        super().__init__(2, n_classes, channels, blocks, input_sr, n_mels, dropout)
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, n_classes)`` for waveforms ``(B, 1, T)`` at ``input_sr``."""
@@ -386,23 +385,7 @@ class LogMelCNN1d(_LogMelBase):
 
     def __init__(self, n_classes: int = 10, channels: int = 32, blocks: int = 3, input_sr: int = 16000,
                  n_mels: int = 40, dropout: float = 0.1) -> None:
-        from .models import LogMelFrontEnd
-
-        super().__init__(LogMelFrontEnd(sr=input_sr, n_mels=n_mels), input_sr)
-        _check_positive_int(channels, "channels")
-        _check_positive_int(blocks, "blocks")
-        self.config_dict = {"n_classes": n_classes, "channels": channels, "blocks": blocks, "input_sr": input_sr,
-                            "n_mels": n_mels, "dropout": dropout}
-        layers: list[nn.Module] = []
-        in_ch = n_mels
-        for i in range(blocks):
-            out = channels * 2 ** i
-            layers += [nn.Conv1d(in_ch, out, 3, padding=1, bias=False), nn.BatchNorm1d(out), nn.ReLU(inplace=True),
-                       nn.MaxPool1d(2)]
-            in_ch = out
-        self.body = nn.Sequential(*layers)
-        self.blocks = blocks
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_ch, n_classes))
+        super().__init__(1, n_classes, channels, blocks, input_sr, n_mels, dropout)
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, n_classes)`` for waveforms ``(B, 1, T)`` at ``input_sr``."""

@@ -18,21 +18,15 @@ solution passes its check.
 """
 from __future__ import annotations
 
-from . import attention, cnn, conv, rnn
+from . import attention, cnn, conv, core, rnn
 from .attention import *  # noqa: F401,F403
 from .cnn import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
-from .core import EXERCISES, Case, ExerciseResult, compare_values, list_exercises, register, run_cases
+from .core import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 
 __all__ = [
-    "ExerciseResult",
-    "Case",
-    "EXERCISES",
-    "register",
-    "list_exercises",
-    "compare_values",
-    "run_cases",
+    *core.__all__,
     *conv.__all__,
     *rnn.__all__,
     *attention.__all__,
