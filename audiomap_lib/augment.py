@@ -27,7 +27,6 @@ __all__ = [
     "WaveformAugment",
     "add_noise_at_snr",
     "change_speed",
-    "compute_snr_db",
     "shift_waveform",
 ]
 
@@ -40,20 +39,6 @@ def _check_batch(waveforms: torch.Tensor, name: str = "waveforms") -> torch.Tens
         raise ValueError(f"{name} must have shape (samples,), (channels, samples) or (batch, 1, samples) "
                          f"with at least one sample; got {tuple(waveforms.shape)}")
     return waveforms
-
-
-def compute_snr_db(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
-    """Signal-to-noise ratio of ``noisy`` against ``clean`` along the last axis (Chapter 6).
-
-    Returns:
-        ``10 log10(sum clean^2 / sum (noisy - clean)^2)`` in dB, shape ``clean.shape[:-1]``.
-    """
-    clean, noisy = _check_batch(clean, "clean"), _check_batch(noisy, "noisy")
-    if clean.shape != noisy.shape:
-        raise ValueError(f"clean and noisy must have the same shape; got {tuple(clean.shape)} and {tuple(noisy.shape)}")
-    p_s = clean.double().pow(2).sum(-1)
-    p_n = (noisy.double() - clean.double()).pow(2).sum(-1)
-    return (10 * torch.log10(p_s / p_n)).to(clean.dtype)
 
 
 def add_noise_at_snr(waveform: torch.Tensor, snr_db: float | torch.Tensor, generator: torch.Generator | None = None,

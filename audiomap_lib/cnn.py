@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import make_length_mask
 from .conv import compute_receptive_field
 from .io import check_sample_rate, check_waveform, resample
 from .utils import get_cache_dir
@@ -92,7 +93,7 @@ def _masked_mean(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Mean over the last axis of ``x (B, C, T)`` using only the first ``lengths[b]`` steps."""
     t = x.shape[-1]
     lengths = lengths.clamp(1, t)
-    mask = (torch.arange(t, device=x.device)[None, :] < lengths[:, None]).to(x.dtype)  # (B, T)
+    mask = make_length_mask(lengths, t).to(x.dtype)  # (B, T), Chapter 5
     return (x * mask[:, None, :]).sum(-1) / lengths[:, None].to(x.dtype)
 
 

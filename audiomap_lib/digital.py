@@ -68,22 +68,31 @@ def quantize_uniform(waveform: torch.Tensor, bits: int) -> torch.Tensor:
     return q.to(torch.float32)
 
 
-def compute_snr_db(reference: torch.Tensor, estimate: torch.Tensor) -> float:
-    """Signal-to-noise ratio of ``estimate`` against ``reference`` in dB.
+def compute_snr_db(reference: torch.Tensor, estimate: torch.Tensor, axis: int | None = None) -> float | torch.Tensor:
+    """Signal-to-noise ratio of ``estimate`` against ``reference`` in dB (Chapters 1 and 6).
 
     ``SNR = 10 log10( sum(reference**2) / sum((estimate - reference)**2) )``.
 
+    Args:
+        reference, estimate: waveforms of the same shape.
+        axis: ``None`` sums over everything and returns one number; an axis (e.g. ``-1``)
+            sums along it and returns one SNR per clip (Chapter 6's noisy batches).
+
     Returns:
-        A float in dB (``inf`` if the two are identical).
+        With ``axis=None`` a float in dB (``inf`` if the two are identical); else a tensor
+        shaped like ``reference`` without ``axis``, in dB.
     """
     ref = check_waveform(reference, "reference", ndim=(1, 2, 3)).double()
     est = check_waveform(estimate, "estimate", ndim=(1, 2, 3)).double()
     if ref.shape != est.shape:
         raise ValueError(f"reference and estimate must have the same shape; got {tuple(ref.shape)} and {tuple(est.shape)}")
-    noise = (est - ref).pow(2).sum()
-    signal = ref.pow(2).sum()
-    if signal == 0:
-        raise ValueError("reference is silent; the SNR is undefined")
+    dims = tuple(range(ref.ndim)) if axis is None else axis
+    noise = (est - ref).pow(2).sum(dims)
+    signal = ref.pow(2).sum(dims)
+    if bool((signal == 0).any()):
+        raise ValueError("reference is silent (in at least one clip); the SNR is undefined")
+    if axis is not None:
+        return (10 * torch.log10(signal / noise)).to(reference.dtype)
     if noise == 0:
         return math.inf
     return float(10 * torch.log10(signal / noise))

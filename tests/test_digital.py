@@ -178,3 +178,16 @@ def test_mu_law_errors() -> None:
         digital.decode_mu_law(torch.tensor([0, 256]))
     with pytest.raises(ValueError, match=r"0\.\.255"):
         digital.decode_mu_law(torch.tensor([-1, 3]))
+
+
+def test_snr_per_clip_along_an_axis() -> None:
+    ref = torch.ones(3, 1, 100)
+    est = ref + torch.tensor([0.1, 0.01, 1.0]).view(3, 1, 1)  # noise power 0.01, 1e-4, 1 per sample
+    snr = digital.compute_snr_db(ref, est, axis=-1)
+    assert snr.shape == (3, 1)
+    torch.testing.assert_close(snr.flatten(), torch.tensor([20.0, 40.0, 0.0]), atol=1e-4, rtol=0)
+    assert digital.compute_snr_db(ref, est) == pytest.approx(10 * math.log10(300 / (100 * (0.01 + 1e-4 + 1))))
+    silent = ref.clone()
+    silent[1] = 0
+    with pytest.raises(ValueError, match="silent"):
+        digital.compute_snr_db(silent, est, axis=-1)

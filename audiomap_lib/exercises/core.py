@@ -1,18 +1,10 @@
 """The exercise framework shared by every chapter: results, cases, comparison, registry.
 
-A chapter asks the learner to write a function, then calls a ``check_<name>``
-function on it. The check runs the learner's function on several cases, compares
-the answers with a reference and returns an :class:`ExerciseResult`: whether it
-passed and, if not, *which* case failed, with the expected and the received
-shapes and values. A check never raises: an error inside the learner's code is
-reported in the result.
-
-Each chapter has its own section below, with its checks and the worked solutions
-(``solution_<name>``). The book shows the solutions behind a toggle; the tests
-check that every solution passes its check. To add exercises for a later chapter,
-add a section with its ``check_*`` and ``solution_*`` functions, built on the
-shared helpers :func:`run_cases` and :func:`compare_values`, and register each
-check with :func:`register`.
+A check runs the learner's function on :class:`Case` objects with :func:`run_cases`, compares
+each answer with :func:`compare_values` (or its own comparison) and returns an
+:class:`ExerciseResult` that names the first failing case. :func:`register` records a
+check with its worked solution in :data:`EXERCISES`. The chapters' checks live in the
+sibling modules (``conv``, ``rnn``, ``attention``, ``cnn``); see the package docstring.
 """
 from __future__ import annotations
 
