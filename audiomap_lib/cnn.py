@@ -244,7 +244,7 @@ class RawAudioCNN(nn.Module):
         in_ch = 1
         for i, ((n, _), width) in enumerate(zip(stages, widths)):
             layers: list[nn.Module] = []
-            for j in range(n):
+            for _ in range(n):
                 if i == 0:
                     layers.append(FramedConv1d(width, first_kernel, stride=first_stride))
                     self._layers.append((first_kernel, first_stride, 0))

@@ -21,7 +21,7 @@ Times and lengths are in samples; frequencies in Hz; ``sr`` is the sample rate i
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -41,7 +41,7 @@ __all__ = [
     "apply_fir",
 ]
 
-Padding = Union[int, str, tuple]
+Padding = int | str | tuple
 WINDOWS = ("hamming", "hann", "blackman", "rectangular")
 
 

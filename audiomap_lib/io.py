@@ -13,7 +13,6 @@ Files are read and written with :mod:`soundfile` (never ``torchaudio.load``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import soundfile as sf
@@ -36,8 +35,8 @@ __all__ = [
     "pad_or_crop",
 ]
 
-Waveform = Union[torch.Tensor, np.ndarray]
-PathLike = Union[str, Path]
+Waveform = torch.Tensor | np.ndarray
+PathLike = str | Path
 
 _PCM_LIMITS = {np.dtype("int16"): 2**15, np.dtype("int32"): 2**31, np.dtype("int8"): 2**7}
 

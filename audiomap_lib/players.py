@@ -7,7 +7,7 @@ WAV data embedded, so they also play in the built book, without a kernel.
 from __future__ import annotations
 
 import html
-from typing import Mapping, Sequence, Union
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from .io import check_mono, check_sample_rate
 
 __all__ = ["make_player", "make_player_grid"]
 
-Item = Union[torch.Tensor, np.ndarray]
+Item = torch.Tensor | np.ndarray
 
 
 def make_player(waveform: Item, sr: int, normalize: bool = False) -> Audio:

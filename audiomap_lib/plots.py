@@ -5,7 +5,7 @@ Every function takes ``ax=`` (a Matplotlib Axes; a new figure is made when it is
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -6,7 +6,7 @@ returns a mono ``torch.float32`` tensor of shape ``(round(duration * sr),)``.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

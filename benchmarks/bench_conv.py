@@ -12,10 +12,10 @@ import argparse
 
 import torch
 import torch.nn.functional as F
+from timing import median_time
 
 from audiomap_lib.conv import conv1d, conv1d_loop
 from audiomap_lib.utils import set_seed
-from timing import median_time
 
 # (name, batch, in_channels, out_channels, time, kernel, stride, dilation)
 SIZES = [

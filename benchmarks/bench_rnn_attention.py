@@ -12,11 +12,11 @@ import argparse
 
 import torch
 import torch.nn.functional as F
+from timing import median_time
 
 from audiomap_lib.attention import additive_attention, make_length_mask, scaled_dot_product_attention
 from audiomap_lib.rnn import ScratchGRU
 from audiomap_lib.utils import set_seed
-from timing import median_time
 
 # (name, batch, frames, input size, hidden size)
 GRU_SIZES = [("digits (101 frames x 40 mels)", 64, 101, 40, 64), ("wide", 32, 101, 40, 256), ("long", 16, 500, 40, 64)]

@@ -12,12 +12,10 @@ import argparse
 
 import librosa
 import torch
+from timing import median_time
 
 from audiomap_lib.spectral import compute_stft
 from audiomap_lib.utils import set_seed
-from timing import median_time
-
-
 
 
 def main() -> None:

@@ -243,10 +243,10 @@ def test_spectrogram_matches_torch(speechlike: torch.Tensor) -> None:
 
 
 def test_mel_spectrogram_matches_librosa(speechlike: torch.Tensor) -> None:
-    import torchaudio.transforms as T
-
     # torchaudio's MelSpectrogram pads with reflection by default; pass the same to librosa
     import inspect
+
+    import torchaudio.transforms as T
 
     assert inspect.signature(T.MelSpectrogram).parameters["pad_mode"].default == "reflect"
     assert spectral._mel_transform(SR, 512, 160, 64, 0.0, None).spectrogram.pad_mode == "reflect"

@@ -22,8 +22,8 @@ import csv
 import hashlib
 import os
 import shutil
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping
 
 __all__ = [
     "MANIFEST_COLUMNS", "SPLITS", "write_manifest", "read_manifest", "compute_sha256", "count_rows", "replace_folder",

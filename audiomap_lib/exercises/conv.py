@@ -1,7 +1,8 @@
 """Chapter 3 (Convolution): exercises with automatic checks and worked solutions."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -1,7 +1,7 @@
 """Chapter 4 (Gated recurrent units): exercises with automatic checks and worked solutions."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
