@@ -2,7 +2,7 @@
 PYTHON ?= python3
 COURSE := $(PYTHON) scripts/course.py
 
-.PHONY: build test setup corpora book unit notebooks bench lint clean
+.PHONY: build test setup corpora book unit notebooks bench lint lock clean
 
 build:      ## install everything, build the corpora and the book (README command 1)
 	$(COURSE) build
@@ -20,7 +20,9 @@ notebooks:  ## nbval over the chapters only (quick profile)
 	$(COURSE) notebooks
 bench:      ## speed / memory benchmarks (print ratios)
 	$(COURSE) bench
-lint:
-	.venv/bin/python -m ruff check audiomap_lib tests scripts benchmarks
+lint:       ## ruff and mypy (installed by setup)
+	$(COURSE) lint
+lock:       ## regenerate requirements.lock from pyproject.toml
+	$(COURSE) lock
 clean:
 	rm -rf _build .pytest_cache

@@ -6,7 +6,12 @@
 
 Other sub-commands: ``setup`` (system packages + virtual environment only),
 ``corpora`` (the offline data sets), ``book`` (the book only), ``unit`` (unit
-tests), ``notebooks`` (nbval over the chapters), ``bench`` (benchmarks).
+tests), ``notebooks`` (nbval over the chapters), ``lint`` (ruff and mypy),
+``bench`` (benchmarks), ``lock`` (regenerate requirements.lock from pyproject.toml).
+
+Python packages: ``pyproject.toml`` lists what the course needs (its extras ``course``,
+``book`` and ``test``); ``requirements.lock`` pins every package, transitive ones included, to
+the versions tested. ``setup`` installs the lock, then ``audiomap_lib`` itself (editable).
 
 Environment: ``AUDIOMAP_PROFILE`` (quick / standard / full), ``AUDIOMAP_DATA``
 (data cache), ``AUDIOMAP_VENV`` (where the virtual environment lives, default
@@ -80,15 +85,24 @@ def install_system_packages() -> None:
     run([*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", *missing], env=env)
 
 
+LOCK = ROOT / "requirements.lock"
+LOCK_HEADER = """\
+# The exact versions the course installs and tests (Linux, macOS, Windows; Python 3.10-3.13).
+# Generated from pyproject.toml, do not edit. To refresh (see README, "Contributing"):
+#   python3 scripts/course.py lock
+# which runs: uv pip compile pyproject.toml --all-extras --universal --python-version 3.10
+"""
+
+
 def _requirements_digest() -> str:
     h = hashlib.sha256()
-    for name in ("requirements.txt", "pyproject.toml"):
-        h.update((ROOT / name).read_bytes())
+    for path in (LOCK, ROOT / "pyproject.toml"):
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
 def install_python_packages() -> None:
-    """Create the virtual environment and install requirements.txt + audiomap_lib (editable)."""
+    """Create the virtual environment and install requirements.lock + audiomap_lib (editable)."""
     stamp = VENV / ".audiomap-installed"
     digest = _requirements_digest()
     if PY.exists() and stamp.exists() and stamp.read_text().strip() == digest:
@@ -97,9 +111,22 @@ def install_python_packages() -> None:
     if not PY.exists():
         run([sys.executable, "-m", "venv", VENV])
     run([PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    run([PY, "-m", "pip", "install", "--quiet", "-r", "requirements.txt"])
+    run([PY, "-m", "pip", "install", "--quiet", "-r", LOCK])
     run([PY, "-m", "pip", "install", "--quiet", "--no-deps", "-e", "."])
     stamp.write_text(digest)
+
+
+def write_lock() -> None:
+    """Regenerate requirements.lock from pyproject.toml with uv (installed into the venv if missing)."""
+    uv = BIN / ("uv.exe" if os.name == "nt" else "uv")
+    if not uv.exists():
+        run([PY, "-m", "pip", "install", "--quiet", "uv"])
+    tmp = LOCK.with_suffix(".lock.part")
+    run([uv, "pip", "compile", "pyproject.toml", "--all-extras", "--universal", "--python-version", "3.10",
+         "--no-header", "--quiet", "-o", tmp])
+    tmp.write_text(LOCK_HEADER + tmp.read_text())
+    tmp.replace(LOCK)
+    log(f"wrote {LOCK.name}: commit it with the pyproject.toml change")
 
 
 def setup() -> None:
@@ -112,15 +139,65 @@ def build_corpora(profile: str | None = None) -> None:
     run([PY, "-m", "audiomap_lib.data", "build"], env=env)
 
 
-def build_book(profile: str | None = None, output: str | None = None) -> None:
-    cmd: list[str | os.PathLike] = [BIN / "jupyter-book", "build", ".", "-W", "-n", "--keep-going"]
+def cell_timeout_s(profile: str | None) -> int:
+    """The per-cell timeout of a profile: one table, in book/_ext/audiomap_execution.py."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        from audiomap_execution import get_cell_timeout_s
+    finally:
+        sys.path.pop(0)
+    return get_cell_timeout_s(profile)
+
+
+def build_book(profile: str | None = None, output: str | None = None, source: Path = ROOT) -> None:
+    """``jupyter-book build`` with warnings as errors; the book's own extension sets the timeouts."""
+    cmd: list[str | os.PathLike] = [BIN / "jupyter-book", "build", source, "-W", "-n", "--keep-going"]
     if output:
-        cmd += ["--path-output", output]
+        cmd += ["--path-output", ROOT / output]
     # no live progress bars in the static book: the trainer prints one line per epoch instead
     env = {"AUDIOMAP_PROGRESS": "0", **({"AUDIOMAP_PROFILE": profile} if profile else {})}
     run(cmd, env=env)
     html = ROOT / (output or ".") / "_build" / "html" / "index.html"
     log(f"book built: {html}")
+
+
+# what a book build reads, relative to the repository root
+BOOK_SOURCES = ["_config.yml", "_toc.yml", "references.bib", "book", "notebooks"]
+
+
+def build_book_from_executed(executed: Path, output: str) -> None:
+    """Build the book from notebooks that nbval has already executed, without executing them again.
+
+    The sources are copied to ``<output>/src`` with the executed notebooks in place of the
+    committed ones (which stay without outputs) and ``execute_notebooks: off``.
+    """
+    src = ROOT / output / "src"
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True)
+    for name in BOOK_SOURCES:
+        path = ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, src / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        else:
+            shutil.copy2(path, src / name)
+    committed = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    missing = [name for name in committed if not (executed / name).exists()]
+    if missing:
+        log(f"nbval did not save these executed notebooks: {', '.join(missing)}")
+        sys.exit(1)
+    for name in committed:
+        shutil.copy2(executed / name, src / "notebooks" / name)
+    config = (src / "_config.yml").read_text()
+    if "execute_notebooks: cache" not in config:
+        log("_config.yml has no 'execute_notebooks: cache' line to switch off")
+        sys.exit(1)
+    (src / "_config.yml").write_text(config.replace("execute_notebooks: cache", "execute_notebooks: 'off'"))
+    build_book("quick", output=output, source=src)
+
+
+def run_lint() -> None:
+    run([PY, "-m", "ruff", "check", "audiomap_lib", "tests", "scripts", "benchmarks", "book/_ext", "conftest.py"])
+    run([PY, "-m", "mypy"])
 
 
 def jobs() -> str:
@@ -131,14 +208,36 @@ def run_unit_tests() -> None:
     run([PY, "-m", "pytest", "tests", "-n", jobs(), "--dist", "loadfile"], env={"AUDIOMAP_PROFILE": "quick"})
 
 
+def nbval_args(profile: str = "quick") -> list[str]:
+    return ["--nbval-lax", "--nbval-cell-timeout", str(cell_timeout_s(profile))]
+
+
 def run_notebook_tests() -> None:
-    run([PY, "-m", "pytest", "--nbval-lax", "notebooks", "-n", jobs(), "--dist", "loadfile"],
+    run([PY, "-m", "pytest", "notebooks", *nbval_args(), "-n", jobs(), "--dist", "loadfile"],
         env={"AUDIOMAP_PROFILE": "quick", "AUDIOMAP_PROGRESS": "0"})
+
+
+def run_all_tests() -> None:
+    """Lint, unit tests, nbval over every notebook, and the book built from nbval's executions.
+
+    Each notebook executes once: nbval runs it (its assertions are the notebook tests) and saves
+    the outputs (conftest.py), and the ``-W`` book build uses those outputs.
+    """
+    build_corpora("quick")
+    run_lint()
+    executed = ROOT / "_build" / "quick" / "executed"
+    shutil.rmtree(executed, ignore_errors=True)
+    run([PY, "-m", "pytest", "tests", "notebooks", *nbval_args(), "-n", jobs(), "--dist", "loadfile"],
+        env={"AUDIOMAP_PROFILE": "quick", "AUDIOMAP_PROGRESS": "0", "AUDIOMAP_EXECUTED_DIR": str(executed)})
+    # the book must build with -W (warnings are errors), in its own folder so that nothing
+    # mixes with a standard build
+    build_book_from_executed(executed, output="_build/quick")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["build", "test", "setup", "corpora", "book", "unit", "notebooks", "bench"])
+    parser.add_argument("command", choices=["build", "test", "setup", "corpora", "book", "unit", "notebooks", "lint",
+                                            "bench", "lock"])
     args = parser.parse_args(argv)
     start = time.monotonic()
     if args.command == "build":
@@ -147,12 +246,7 @@ def main(argv: list[str] | None = None) -> None:
         build_book()
     elif args.command == "test":
         setup()
-        build_corpora("quick")
-        run([PY, "-m", "pytest", "tests", "notebooks", "--nbval-lax", "-n", jobs(), "--dist", "loadfile"],
-            env={"AUDIOMAP_PROFILE": "quick", "AUDIOMAP_PROGRESS": "0"})
-        # the book must build with -W (warnings are errors): executed in the quick profile,
-        # in its own folder so that its execution cache never mixes with a standard build
-        build_book("quick", output="_build/quick")
+        run_all_tests()
     elif args.command == "setup":
         setup()
     elif args.command == "corpora":
@@ -163,6 +257,10 @@ def main(argv: list[str] | None = None) -> None:
         run_unit_tests()
     elif args.command == "notebooks":
         run_notebook_tests()
+    elif args.command == "lint":
+        run_lint()
+    elif args.command == "lock":
+        write_lock()
     elif args.command == "bench":
         for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
             run([PY, script])
