@@ -12,15 +12,19 @@ module                       what it holds                               chapter
 ``audiomap_lib.signals``     sines, chirps, harmonic tones, noise        1
 ``audiomap_lib.digital``     sampling, quantisation, mu-law, SNR         1
 ``audiomap_lib.spectral``    STFT, mel, MFCC, Griffin-Lim                2
-``audiomap_lib.plots``       waveform / spectrogram / response plots     1, 2
+``audiomap_lib.plots``       every plot: signals, training, filter banks 1-6
 ``audiomap_lib.players``     grids of audio players for notebooks        1, 2
 ``audiomap_lib.data``        offline corpora, downloads, Datasets        1+
 ``audiomap_lib.conv``        conv1d from scratch, FIR filters            3
 ``audiomap_lib.rnn``         RNN and GRU from scratch                    4
 ``audiomap_lib.attention``   masks, additive and dot-product attention   5
 ``audiomap_lib.models``      log-mel front end, GRU classifier           4, 5
-``audiomap_lib.training``    trainer, metrics, learning curves           4-6
+``audiomap_lib.training``    trainers (package): shared core, resumable  4-8
+                             states, metrics, classifier ``fit``;
+                             room for WGAN-GP (7), input optimisation (8)
 ``audiomap_lib.cnn``         raw-waveform CNNs (M3/M5/M11), baselines    6
+``audiomap_lib.anatomy``     layer shapes, receptive field, filter banks 6
+``audiomap_lib.hub``         the saved digit classifier: save, load, use 6-8
 ``audiomap_lib.augment``     waveform augmentations                      6
 ``audiomap_lib.exercises``   exercise checks, one module per chapter     3+
 ===========================  ==========================================  =========

@@ -8,6 +8,7 @@ boolean tensor that is ``True`` where a key may be attended to (a real frame) an
 
 * :func:`make_length_mask` -- lengths to a ``(B, T)`` mask of real frames;
 * :func:`masked_softmax` -- softmax that gives masked positions exactly zero weight;
+* :func:`compute_masked_mean` -- mean pooling over the real frames only;
 * :func:`additive_attention` -- the seed's equations:
   ``e_j = v^T tanh(W_1 s + W_2 h_j)``, ``alpha = softmax(e)``, ``c = sum_j alpha_j h_j``;
 * :func:`scaled_dot_product_attention` -- ``softmax(Q K^T / sqrt(d)) V``;
@@ -24,6 +25,7 @@ from torch import nn
 __all__ = [
     "make_length_mask",
     "masked_softmax",
+    "compute_masked_mean",
     "additive_attention",
     "scaled_dot_product_attention",
     "AdditiveAttention",
@@ -53,6 +55,38 @@ def make_length_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch
         raise ValueError(f"lengths must lie in 1..max_len={max_len}; got min {int(lengths.min())}, "
                          f"max {int(lengths.max())}")
     return torch.arange(max_len, device=lengths.device) < lengths.unsqueeze(-1)
+
+
+def compute_masked_mean(x: torch.Tensor, lengths: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """Mean over the real (unpadded) steps of each sequence: mean pooling (Chapter 5; used in 4 and 6).
+
+    ``out[b] = sum_{t < lengths[b]} x[b, ..., t, ...] / lengths[b]``: padded steps
+    count neither in the sum nor in the divisor.
+
+    Args:
+        x: a batch with the batch on axis 0 and time on axis ``dim``, e.g.
+            ``(B, T, H)`` with ``dim=1`` (GRU states) or ``(B, C, T)`` with ``dim=-1``
+            (conv feature maps).
+        lengths: ``(B,)`` integers, each in ``1 .. T``.
+        dim: the time axis (not 0).
+
+    Returns:
+        ``x.dtype`` tensor: ``x``'s shape without axis ``dim``, e.g. ``(B, H)`` or ``(B, C)``.
+
+    Raises:
+        ValueError: ``dim`` is the batch axis, or ``lengths`` is not ``(B,)`` in ``1 .. T``.
+    """
+    if x.ndim < 2 or dim % x.ndim == 0:
+        raise ValueError(f"dim must name a time axis other than the batch axis 0 of x {tuple(x.shape)}; got dim={dim}")
+    dim = dim % x.ndim
+    lengths = torch.as_tensor(lengths, device=x.device)
+    if lengths.shape != (x.shape[0],):
+        raise ValueError(f"lengths must have shape (B,) = ({x.shape[0]},); got {tuple(lengths.shape)}")
+    mask = make_length_mask(lengths, x.shape[dim]).to(x.dtype)  # (B, T)
+    shape = [x.shape[0]] + [1] * (x.ndim - 1)
+    shape[dim] = x.shape[dim]
+    total = (x * mask.view(shape)).sum(dim)
+    return total / lengths.to(x.dtype).view([-1] + [1] * (total.ndim - 1))
 
 
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None = None, dim: int = -1) -> torch.Tensor:
@@ -206,9 +240,11 @@ class AttentionPooling(nn.Module):
             q = self.query.expand(b, -1)
         else:
             middle = (mask.sum(1) - 1) // 2
+            assert self.query_proj is not None  # query == "middle"
             q = self.query_proj(states[torch.arange(b, device=states.device), middle])
         if self.additive is not None:
             return self.additive(q, states, states, mask)
+        assert self.key_proj is not None  # score == "dot"
         out, weights = scaled_dot_product_attention(q.unsqueeze(1), self.key_proj(states), states,
                                                     mask.unsqueeze(1))
         return out.squeeze(1), weights.squeeze(1)

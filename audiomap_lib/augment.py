@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from .io import resample
+from .io import check_sample_rate, resample
 
 __all__ = [
     "WaveformAugment",
@@ -109,7 +109,7 @@ def _speed_rate(factor: float, sr: int) -> int:
     return max(step, round(sr / factor / step) * step)
 
 
-def change_speed(waveform: torch.Tensor, factor: float, sr: int = 16000) -> torch.Tensor:
+def change_speed(waveform: torch.Tensor, factor: float, sr: int) -> torch.Tensor:
     """Play a clip ``factor`` times faster (tempo and pitch together), keeping its length (Chapter 6).
 
     The clip is resampled from ``sr`` to ``round(sr / factor)`` with :func:`audiomap_lib.io.resample`
@@ -118,7 +118,7 @@ def change_speed(waveform: torch.Tensor, factor: float, sr: int = 16000) -> torc
     Args:
         waveform: ``(T,)``, ``(C, T)`` or ``(B, 1, T)``.
         factor: speed factor > 0 (1.1: 10 % faster and higher).
-        sr: the rate that defines the resampling ratio (Hz). The target rate is rounded to a
+        sr: the clip's sample rate in Hz (required), which defines the resampling ratio. The target rate is rounded to a
             multiple of ``sr / 16`` (for 16 kHz: 14, 15, 16, 17, 18 kHz ...), which keeps the
             resampling filter short; the factor actually applied is ``sr / target``.
 
@@ -126,6 +126,7 @@ def change_speed(waveform: torch.Tensor, factor: float, sr: int = 16000) -> torc
         Tensor of the same shape.
     """
     waveform = _check_batch(waveform)
+    sr = check_sample_rate(sr, "sr")
     if not (isinstance(factor, (int, float)) and 0.25 <= factor <= 4):
         raise ValueError(f"factor must be a number in [0.25, 4]; got {factor!r}")
     new_sr = _speed_rate(factor, sr)
@@ -137,7 +138,7 @@ def change_speed(waveform: torch.Tensor, factor: float, sr: int = 16000) -> torc
     return _fit_length(out, shape[-1]).reshape(shape)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class WaveformAugment:
     """A seeded batch augmentation for :func:`audiomap_lib.training.fit` (Chapter 6).
 
@@ -145,7 +146,12 @@ class WaveformAugment:
     shape (``lengths`` is not changed: the clips keep their length, padding stays at the end
     up to the shift and speed change of each clip).
 
+    Every argument is passed by keyword; ``sr`` has no default.
+
     Args:
+        sr: sample rate of the waveforms in Hz (required, e.g. ``loader.sample_rate_hz``; also
+            readable as ``sample_rate_hz``, which :func:`audiomap_lib.training.fit` checks against
+            the model's).
         speed: ``(low, high)`` range of speed factors (``None``: off). ``speed_steps`` values are
             spread evenly over it and rounded as in :func:`change_speed` (16 kHz, 0.85-1.15: the
             factors 16/19 ... 16/14); each clip gets one at random, and the clips of one factor
@@ -155,10 +161,10 @@ class WaveformAugment:
         gain_db: ``(low, high)`` gain range in dB (``None``: off).
         snr_db: ``(low, high)`` SNR range in dB for added white noise (``None``: off).
         p_speed, p_shift, p_gain, p_noise: probability of each step per clip.
-        sr: sample rate of the waveforms (Hz).
         seed: seeds the augmentation's own ``torch.Generator`` (same seed, same augmentations).
     """
 
+    sr: int
     speed: tuple[float, float] | None = (0.85, 1.15)
     speed_steps: int = 7
     shift_ms: float = 100.0
@@ -168,10 +174,10 @@ class WaveformAugment:
     p_shift: float = 0.8
     p_gain: float = 0.5
     p_noise: float = 0.5
-    sr: int = 16000
     seed: int = 0
 
     def __post_init__(self) -> None:
+        self.sr = check_sample_rate(self.sr, "sr")
         for name in ("p_speed", "p_shift", "p_gain", "p_noise"):
             p = getattr(self, name)
             if not 0 <= p <= 1:
@@ -185,6 +191,11 @@ class WaveformAugment:
         if self.shift_ms < 0:
             raise ValueError(f"shift_ms must be >= 0; got {self.shift_ms!r}")
         self.generator = torch.Generator().manual_seed(int(self.seed))
+
+    @property
+    def sample_rate_hz(self) -> int:
+        """The rate the waveforms must have, in Hz (``sr``)."""
+        return self.sr
 
     def describe(self) -> dict:
         """The settings as a plain dict."""

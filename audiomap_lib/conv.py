@@ -21,10 +21,15 @@ Times and lengths are in samples; frequencies in Hz; ``sr`` is the sample rate i
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+
+from .io import check_sample_rate
+from .spectral import amplitude_to_db
+from .utils import check_positive_int
 
 __all__ = [
     "convolve_full",
@@ -39,6 +44,7 @@ __all__ = [
     "make_highpass_fir",
     "make_echo_kernel",
     "apply_fir",
+    "compute_frequency_response",
 ]
 
 Padding = int | str | tuple
@@ -57,12 +63,6 @@ def _as_1d(x: object, name: str) -> torch.Tensor:
     if t.numel() == 0:
         raise ValueError(f"{name} is empty; expected at least one value")
     return t
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return value
 
 
 def _same_dtype(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,9 +141,9 @@ def compute_padding(kernel: int, padding: Padding = 0, stride: int = 1, dilation
     Returns:
         ``(left, right)`` numbers of zeros.
     """
-    kernel = _check_positive_int(kernel, "kernel")
-    stride = _check_positive_int(stride, "stride")
-    dilation = _check_positive_int(dilation, "dilation")
+    kernel = check_positive_int(kernel, "kernel")
+    stride = check_positive_int(stride, "stride")
+    dilation = check_positive_int(dilation, "dilation")
     total = dilation * (kernel - 1)
     if isinstance(padding, str):
         if padding == "valid":
@@ -182,7 +182,7 @@ def compute_conv_output_length(
     Raises:
         ValueError: the padded input is shorter than the dilated kernel.
     """
-    length = _check_positive_int(length, "length")
+    length = check_positive_int(length, "length")
     left, right = compute_padding(kernel, padding, stride, dilation)
     span = dilation * (kernel - 1) + 1
     padded = length + left + right
@@ -223,9 +223,9 @@ def compute_receptive_field(
         )
     field, jump = 1, 1
     for i, (k, s, d) in enumerate(zip(kernels, strides, dilations)):
-        _check_positive_int(k, f"kernels[{i}]")
-        _check_positive_int(s, f"strides[{i}]")
-        _check_positive_int(d, f"dilations[{i}]")
+        check_positive_int(k, f"kernels[{i}]")
+        check_positive_int(s, f"strides[{i}]")
+        check_positive_int(d, f"dilations[{i}]")
         field += d * (k - 1) * jump
         jump *= s
     return field
@@ -242,9 +242,9 @@ def _check_layer_args(x, weight, bias, stride, padding, dilation, groups):
             f"weight must be a tensor of shape (out_channels, in_channels // groups, kernel); "
             f"got {tuple(getattr(weight, 'shape', ()))!r}"
         )
-    groups = _check_positive_int(groups, "groups")
-    _check_positive_int(stride, "stride")
-    _check_positive_int(dilation, "dilation")
+    groups = check_positive_int(groups, "groups")
+    check_positive_int(stride, "stride")
+    check_positive_int(dilation, "dilation")
     c_in, c_out, k = x.shape[1], weight.shape[0], weight.shape[2]
     if c_in % groups:
         raise ValueError(f"in_channels ({c_in}) is not divisible by groups ({groups})")
@@ -361,7 +361,7 @@ def make_moving_average(n: int) -> torch.Tensor:
     Returns:
         ``float32`` tensor of shape ``(n,)`` summing to 1.
     """
-    n = _check_positive_int(n, "n")
+    n = check_positive_int(n, "n")
     return torch.full((n,), 1.0 / n)
 
 
@@ -378,8 +378,7 @@ def _window(n: int, kind: str) -> torch.Tensor:
 
 
 def _check_cutoff(cutoff_hz: float, sr: int) -> None:
-    if isinstance(sr, bool) or not isinstance(sr, int) or sr <= 0:
-        raise ValueError(f"sr must be a positive int (Hz); got {sr!r}")
+    sr = check_sample_rate(sr)
     if not 0 < float(cutoff_hz) < sr / 2:
         raise ValueError(f"cutoff_hz must lie strictly between 0 and sr/2 = {sr / 2:g} Hz; got {cutoff_hz!r}")
 
@@ -401,7 +400,7 @@ def make_lowpass_fir(cutoff_hz: float, sr: int, n_taps: int, window: str = "hamm
     Returns:
         ``float32`` tensor of shape ``(n_taps,)``.
     """
-    n_taps = _check_positive_int(n_taps, "n_taps")
+    n_taps = check_positive_int(n_taps, "n_taps")
     _check_cutoff(cutoff_hz, sr)
     fc = float(cutoff_hz) / sr  # cycles per sample
     n = torch.arange(n_taps, dtype=torch.float64) - (n_taps - 1) / 2
@@ -422,7 +421,7 @@ def make_highpass_fir(cutoff_hz: float, sr: int, n_taps: int, window: str = "ham
     Returns:
         ``float32`` tensor of shape ``(n_taps,)``.
     """
-    n_taps = _check_positive_int(n_taps, "n_taps")
+    n_taps = check_positive_int(n_taps, "n_taps")
     if n_taps % 2 == 0:
         raise ValueError(f"n_taps must be odd for a high-pass filter (spectral inversion needs a centre tap); got {n_taps}")
     h = -make_lowpass_fir(cutoff_hz, sr, n_taps, window).double()
@@ -441,8 +440,7 @@ def make_echo_kernel(delay_s: float, gain: float, sr: int) -> torch.Tensor:
     Returns:
         ``float32`` tensor of shape ``(D + 1,)``: 1 at tap 0, ``gain`` at tap ``D``.
     """
-    if isinstance(sr, bool) or not isinstance(sr, int) or sr <= 0:
-        raise ValueError(f"sr must be a positive int (Hz); got {sr!r}")
+    sr = check_sample_rate(sr)
     delay = round(float(delay_s) * sr)
     if delay < 1:
         raise ValueError(f"delay_s must be at least one sample (1/sr = {1 / sr:g} s); got {delay_s!r}")
@@ -452,13 +450,13 @@ def make_echo_kernel(delay_s: float, gain: float, sr: int) -> torch.Tensor:
     return h
 
 
-def apply_fir(waveform: torch.Tensor, kernel: torch.Tensor, mode: str = "centered") -> torch.Tensor:
+def apply_fir(waveform: torch.Tensor, kernel: torch.Tensor, mode: str = "center") -> torch.Tensor:
     """Filter a waveform with an FIR kernel by true convolution, keeping its length (Chapter 3).
 
     Computes the full convolution ``y = x * h`` (kernel flipped) and keeps
     ``len(x)`` samples of it:
 
-    * ``"centered"``: drop ``(K - 1) // 2`` samples at the start (like
+    * ``"center"``: drop ``(K - 1) // 2`` samples at the start (like
       ``numpy.convolve(x, h, "same")``): a symmetric kernel then adds no delay;
     * ``"causal"``: keep the first ``len(x)`` samples: ``y[n]`` uses only
       ``x[0..n]``, as a real-time filter does (use it for echoes).
@@ -469,7 +467,7 @@ def apply_fir(waveform: torch.Tensor, kernel: torch.Tensor, mode: str = "centere
     Args:
         waveform: shape ``(..., samples)``.
         kernel: shape ``(K,)``.
-        mode: ``"centered"`` or ``"causal"``.
+        mode: ``"center"`` (as :func:`audiomap_lib.io.pad_or_crop` spells it) or ``"causal"``.
 
     Returns:
         Same shape as ``waveform``.
@@ -481,14 +479,58 @@ def apply_fir(waveform: torch.Tensor, kernel: torch.Tensor, mode: str = "centere
     h = _as_1d(kernel, "kernel").to(waveform.dtype if waveform.is_floating_point() else torch.float32)
     x = waveform.to(h.dtype)
     k = h.shape[0]
-    if mode == "centered":
+    if mode == "center":
         left = (k - 1) // 2
     elif mode == "causal":
         left = 0
     else:
-        raise ValueError(f"mode must be 'centered' or 'causal'; got {mode!r}")
+        raise ValueError(f"mode must be 'center' or 'causal'; got {mode!r}")
     n = x.shape[-1]
     flat = x.reshape(-1, 1, n)
     full = F.conv1d(F.pad(flat, (k - 1, k - 1)), h.flip(0).view(1, 1, k))  # (rows, 1, n + k - 1)
     return full[:, 0, left:left + n].reshape(waveform.shape)
 
+
+
+# ------------------------------------------------------------------ frequency response
+
+
+def compute_frequency_response(
+    kernel: torch.Tensor | Sequence[float], sr: int, freqs_hz: torch.Tensor | Sequence[float] | None = None,
+    n_fft: int = 4096, db: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The magnitude response ``|H(f)|`` of FIR kernels (Chapter 3; used in Chapters 3 and 6).
+
+    ``H(f) = sum_n h[n] exp(-2 pi i f n / sr)``, the discrete-time Fourier
+    transform of the taps. With ``freqs_hz=None`` it is evaluated on the
+    ``max(n_fft, K) // 2 + 1`` bins of a zero-padded FFT, from 0 to ``sr / 2``
+    (``torch.fft.rfft``); otherwise directly at the frequencies given.
+
+    Args:
+        kernel: the taps, shape ``(..., K)`` (one kernel, or a bank of them).
+        sr: sample rate in Hz.
+        freqs_hz: frequencies in Hz, shape ``(F,)``; ``None``: the FFT bins.
+        n_fft: FFT size when ``freqs_hz`` is ``None`` (at least ``K`` is used).
+        db: return the gain in dB (``20 log10 |H|``, floored at -200 dB) instead of the linear gain.
+
+    Returns:
+        ``(freqs_hz, gain)``: ``float64`` tensors of shapes ``(F,)`` in Hz and
+        ``(..., F)`` (linear, or dB when ``db``).
+
+    Raises:
+        ValueError: an empty kernel, a bad ``sr`` or ``n_fft``.
+    """
+    h = torch.as_tensor(kernel.detach().cpu() if isinstance(kernel, torch.Tensor) else kernel, dtype=torch.float64)
+    if h.ndim == 0 or h.shape[-1] == 0:
+        raise ValueError(f"kernel is empty (shape {tuple(h.shape)}); expected at least one tap, shape (..., K)")
+    sr = check_sample_rate(sr)
+    if freqs_hz is None:
+        n = max(check_positive_int(n_fft, "n_fft"), h.shape[-1])
+        magnitude = torch.fft.rfft(h, n=n).abs()
+        freqs = torch.arange(n // 2 + 1, dtype=torch.float64) * sr / n
+    else:
+        freqs = torch.as_tensor(freqs_hz, dtype=torch.float64).flatten()
+        taps = torch.arange(h.shape[-1], dtype=torch.float64)
+        phase = torch.exp(-2j * math.pi * freqs[:, None] * taps / sr)  # (F, K)
+        magnitude = (h.to(torch.complex128) @ phase.T).abs()  # (..., F)
+    return freqs, amplitude_to_db(magnitude, top_db=None) if db else magnitude

@@ -10,7 +10,8 @@ import math
 
 import torch
 
-from .io import check_waveform
+from .io import check_sample_rate, check_waveform
+from .utils import check_positive_int, check_real
 
 __all__ = [
     "compute_alias_frequency",
@@ -22,20 +23,25 @@ __all__ = [
 ]
 
 
-def compute_alias_frequency(freq: float, sr: int) -> float:
-    """The frequency (Hz) at which a sinusoid of ``freq`` Hz is heard after sampling at ``sr``.
+def compute_alias_frequency(freq_hz: float, sr: int) -> float:
+    """The frequency (Hz) at which a sinusoid of ``freq_hz`` Hz is heard after sampling at ``sr``.
 
     Sampling folds every frequency into ``[0, sr/2]``:
-    ``f_alias = | freq - sr * round(freq / sr) |``.
+    ``f_alias = | freq_hz - sr * round(freq_hz / sr) |``.
 
     Returns:
         The alias in Hz, in ``[0, sr/2]``.
     """
-    if sr <= 0:
-        raise ValueError(f"sr must be a positive sample rate in Hz; got {sr}")
-    if freq < 0:
-        raise ValueError(f"freq must be >= 0 Hz; got {freq}")
-    return abs(freq - sr * round(freq / sr))
+    sr = check_sample_rate(sr)
+    freq_hz = check_real(freq_hz, "freq_hz", 0.0, unit="Hz")
+    return float(abs(freq_hz - sr * round(freq_hz / sr)))
+
+
+def _check_bits(bits: object, most: int) -> int:
+    n = check_positive_int(bits, "bits")
+    if n > most:
+        raise ValueError(f"bits must be an int in 1..{most}; got {bits!r}")
+    return n
 
 
 def quantize_uniform(waveform: torch.Tensor, bits: int) -> torch.Tensor:
@@ -57,8 +63,7 @@ def quantize_uniform(waveform: torch.Tensor, bits: int) -> torch.Tensor:
             (they would be clipped).
     """
     wav = check_waveform(waveform, ndim=(1, 2, 3))
-    if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 32:
-        raise ValueError(f"bits must be an int in 1..32; got {bits!r}")
+    bits = _check_bits(bits, 32)
     peak = float(wav.abs().max())
     if peak > 1.0:
         raise ValueError(f"waveform peaks at {peak:.3f}; quantize_uniform expects values in [-1, 1]")
@@ -105,9 +110,13 @@ def compute_expected_quantization_snr_db(bits: int) -> float:
     ``delta**2 / 12``, with ``delta = 2 / 2**N``) and a full-scale sine has power 1/2,
     so SNR = 10 log10(1.5 * 4**N) = 6.0206 N + 1.7609 dB.
 
+    Args:
+        bits: bits per sample, 1..64.
+
     Returns:
         The SNR in dB.
     """
+    bits = _check_bits(bits, 64)
     return 10 * math.log10(1.5) + 20 * math.log10(2) * bits
 
 
@@ -121,8 +130,7 @@ def encode_mu_law(waveform: torch.Tensor, mu: int = 255) -> torch.Tensor:
         ``int64`` tensor of codes, same shape as ``waveform``.
     """
     wav = check_waveform(waveform, ndim=(1, 2, 3))
-    if not isinstance(mu, int) or mu < 1:
-        raise ValueError(f"mu must be a positive int; got {mu!r}")
+    mu = check_positive_int(mu, "mu")
     peak = float(wav.abs().max())
     if peak > 1.0:
         raise ValueError(f"waveform peaks at {peak:.3f}; encode_mu_law expects values in [-1, 1]")
@@ -137,7 +145,8 @@ def decode_mu_law(codes: torch.Tensor, mu: int = 255) -> torch.Tensor:
     Returns:
         ``float32`` tensor, same shape as ``codes``.
     """
-    if not isinstance(codes, torch.Tensor) or codes.is_floating_point() or codes.is_complex():
+    mu = check_positive_int(mu, "mu")
+    if not isinstance(codes, torch.Tensor) or codes.is_floating_point() or codes.is_complex() or codes.dtype == torch.bool:
         raise TypeError("codes must be an integer tensor produced by encode_mu_law")
     if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) > mu):
         raise ValueError(f"codes must lie in 0..{mu}; got range {int(codes.min())}..{int(codes.max())}")

@@ -12,11 +12,14 @@ Files are read and written with :mod:`soundfile` (never ``torchaudio.load``).
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
+
+from .utils import check_positive_int, check_real
 
 __all__ = [
     "Waveform",
@@ -26,6 +29,7 @@ __all__ = [
     "check_same_rate",
     "load_audio",
     "save_audio",
+    "MAX_CHANNELS",
     "pcm_to_float",
     "to_mono",
     "resample",
@@ -33,6 +37,7 @@ __all__ = [
     "normalize_rms",
     "compute_rms",
     "pad_or_crop",
+    "trim_silence",
 ]
 
 Waveform = torch.Tensor | np.ndarray
@@ -109,7 +114,7 @@ def check_waveform(
             )
         if x.dtype.kind not in "f":
             raise TypeError(f"{name} must hold real floating-point samples; got dtype {x.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32).reshape(x.shape))  # keeps 0-d as 0-d
     elif isinstance(x, torch.Tensor):
         if not x.is_floating_point():
             raise TypeError(
@@ -180,6 +185,33 @@ def pcm_to_float(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(arr.astype(np.float64) / scale).to(torch.float32)
 
 
+def _wav_announced_frames(path: Path) -> int | None:
+    """Frames a RIFF/WAVE file's header announces, or None (not a WAV, or a streamed size)."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            kind, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if kind == b"fmt ":
+                fmt = f.read(size + (size & 1))
+                if len(fmt) < 14:
+                    return None
+                block_align = struct.unpack("<H", fmt[12:14])[0]
+            elif kind == b"data":
+                if block_align in (None, 0) or size in (0, 0xFFFFFFFF):
+                    return None  # no format yet, or a size left open by a streaming writer
+                return size // block_align
+            else:
+                f.seek(size + (size & 1), 1)
+
+
 def load_audio(path: PathLike, sr: int | None = None, mono: bool = False) -> tuple[torch.Tensor, int]:
     """Read an audio file (WAV, FLAC, OGG, AIFF...) with soundfile.
 
@@ -194,7 +226,8 @@ def load_audio(path: PathLike, sr: int | None = None, mono: bool = False) -> tup
         (``(1, samples)`` when ``mono``), and the file's rate in Hz.
 
     Raises:
-        FileNotFoundError, ValueError (unreadable, empty, wrong rate).
+        FileNotFoundError, ValueError (unreadable, empty, truncated -- a WAV whose header
+        announces more frames than the file holds --, wrong rate).
     """
     path = Path(path)
     if not path.is_file():
@@ -205,12 +238,22 @@ def load_audio(path: PathLike, sr: int | None = None, mono: bool = False) -> tup
         raise ValueError(f"path: could not read {path} as audio ({exc})") from exc
     if data.shape[0] == 0:
         raise ValueError(f"path: {path} holds no samples")
+    announced = _wav_announced_frames(path)
+    if announced is not None and announced > data.shape[0]:
+        raise ValueError(
+            f"path: {path} is truncated: its WAV header announces {announced} frames, the file holds "
+            f"{data.shape[0]}; the copy is incomplete (download or copy it again)"
+        )
     wav = torch.from_numpy(np.ascontiguousarray(data.T))
     if sr is not None:
         check_same_rate(file_sr, sr, names=(f"the file's rate ({path.name})", "sr"))
     if mono:
         wav = to_mono(wav)
     return wav, int(file_sr)
+
+
+MAX_CHANNELS = 8
+"""More channels than this, and more than samples, is taken for a channels-last mistake in :func:`save_audio`."""
 
 
 def save_audio(path: PathLike, waveform: Waveform, sr: int, subtype: str = "PCM_16") -> Path:
@@ -231,6 +274,14 @@ def save_audio(path: PathLike, waveform: Waveform, sr: int, subtype: str = "PCM_
     """
     wav = check_waveform(waveform, "waveform")
     sr = check_sample_rate(sr)
+    if wav.ndim == 2 and wav.shape[0] > MAX_CHANNELS and wav.shape[0] > wav.shape[1]:
+        raise ValueError(
+            f"waveform has shape {tuple(wav.shape)}, which looks like (samples, channels); the course's "
+            f"layout is (channels, samples): pass waveform.T (or .T of the array)"
+        )
+    if not isinstance(subtype, str) or subtype.upper() not in sf.available_subtypes():
+        raise ValueError(f"subtype must be one of soundfile's subtypes, e.g. 'PCM_16' or 'FLOAT'; got {subtype!r}")
+    subtype = subtype.upper()
     if subtype.startswith("PCM") or subtype.startswith("ULAW") or subtype.startswith("ALAW"):
         peak = float(wav.abs().max())
         if peak > 1.0:
@@ -281,7 +332,7 @@ def compute_rms(waveform: Waveform) -> torch.Tensor:
         Tensor of shape ``waveform.shape[:-1]`` (a 0-d tensor for mono).
     """
     wav = check_waveform(waveform)
-    return wav.pow(2).mean(dim=-1).sqrt()
+    return wav.double().pow(2).mean(dim=-1).sqrt().to(torch.float32)  # float64: no overflow for large samples
 
 
 def normalize_peak(waveform: Waveform, peak: float = 0.99) -> torch.Tensor:
@@ -294,8 +345,8 @@ def normalize_peak(waveform: Waveform, peak: float = 0.99) -> torch.Tensor:
         ValueError: ``peak`` not in (0, 1], or the signal is all zeros.
     """
     wav = check_waveform(waveform)
-    if not 0 < peak <= 1:
-        raise ValueError(f"peak must lie in (0, 1]; got {peak}")
+    if isinstance(peak, bool) or not isinstance(peak, (int, float, np.integer, np.floating)) or not 0 < peak <= 1:
+        raise ValueError(f"peak must be a number in (0, 1]; got {peak!r}")
     m = wav.abs().max()
     if m == 0:
         raise ValueError("waveform is all zeros (silent); it cannot be peak-normalised")
@@ -313,12 +364,12 @@ def normalize_rms(waveform: Waveform, rms: float = 0.1) -> torch.Tensor:
             would exceed 1.0 somewhere (it would clip when saved): lower ``rms``.
     """
     wav = check_waveform(waveform)
-    if rms <= 0:
-        raise ValueError(f"rms must be positive; got {rms}")
-    level = wav.pow(2).mean().sqrt()
+    if isinstance(rms, bool) or not isinstance(rms, (int, float, np.integer, np.floating)) or not 0 < rms < math.inf:
+        raise ValueError(f"rms must be a positive finite number; got {rms!r}")
+    level = float(wav.double().pow(2).mean().sqrt())  # float64: squares of large samples overflow float32
     if level == 0:
         raise ValueError("waveform is all zeros (silent); it cannot be RMS-normalised")
-    out = wav * (rms / level)
+    out = (wav.double() * (float(rms) / level)).to(torch.float32)
     peak = float(out.abs().max())
     if peak > 1.0:
         raise ValueError(
@@ -344,8 +395,7 @@ def pad_or_crop(
         ``float32`` tensor of shape ``(..., length)``; padding is zeros.
     """
     wav = check_waveform(waveform, ndim=(1, 2, 3))
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length <= 0:
-        raise ValueError(f"length must be a positive number of samples; got {length!r}")
+    length = check_positive_int(length, "length")
     if mode not in ("center", "start", "end"):
         raise ValueError(f"mode must be 'center', 'start' or 'end'; got {mode!r}")
     n = wav.shape[-1]
@@ -363,3 +413,33 @@ def pad_or_crop(
     right = diff - left
     # F.pad with negative amounts crops
     return torch.nn.functional.pad(wav, (left, right))
+
+
+def trim_silence(waveform: torch.Tensor, sr: int, threshold_db: float = -40.0, frame_ms: float = 10.0) -> torch.Tensor:
+    """Cut leading and trailing silence with a frame-energy threshold (Chapter 1; the corpus builders).
+
+    A frame is *active* when its RMS lies within ``threshold_db`` of the loudest
+    frame; everything before the first and after the last active frame is cut.
+
+    Args:
+        waveform: shape ``(samples,)``.
+        sr: sample rate in Hz (sets the frame length).
+        threshold_db: level in dB relative to the loudest frame (<= 0).
+        frame_ms: frame length in milliseconds.
+
+    Returns:
+        ``float32`` tensor of shape ``(kept_samples,)``; empty if all is silent.
+    """
+    waveform = check_waveform(waveform, ndim=(1,))
+    sr = check_sample_rate(sr)
+    threshold_db = check_real(threshold_db, "threshold_db", None, 0.0, unit="dB")
+    frame_ms = check_real(frame_ms, "frame_ms", 0.0, low_open=True, unit="ms")
+    frame = max(1, int(sr * frame_ms / 1000))
+    n = waveform.shape[0]
+    n_frames = -(-n // frame)
+    frames = torch.nn.functional.pad(waveform, (0, n_frames * frame - n)).view(n_frames, frame)
+    rms = frames.pow(2).mean(dim=1).sqrt()
+    if float(rms.max()) <= 1e-6:
+        return waveform[:0]
+    active = torch.nonzero(rms >= rms.max() * 10 ** (threshold_db / 20)).flatten()
+    return waveform[int(active[0]) * frame: min(n, (int(active[-1]) + 1) * frame)]

@@ -7,6 +7,10 @@ Every model here is called as ``model(waveforms, lengths)`` with a batch from
 
 * :class:`LogMelFrontEnd` -- waveform to normalised log-mel frames, with the
   number of real frames per clip (Chapter 2 explains the features).
+
+Each model is built for the sample rate of its data (``sr``, e.g. ``loader.sample_rate_hz``)
+and reports it as ``sample_rate_hz``; :func:`audiomap_lib.training.fit` refuses a loader at
+another rate.
 * :class:`GRUClassifier` -- a GRU over the log-mel frames and a pooling step
   (``"last"``, ``"mean"`` or ``"attention"``) before a linear layer
   (Chapter 4 builds the GRU, Chapter 5 the attention pooling).
@@ -18,8 +22,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .attention import AttentionPooling, make_length_mask
+from .attention import AttentionPooling, compute_masked_mean, make_length_mask
 from .io import check_sample_rate
+from .spectral import make_mel_transform
 
 __all__ = [
     "POOLINGS",
@@ -51,7 +56,8 @@ class LogMelFrontEnd(nn.Module):
     ``BatchNorm1d`` over bands learns each band's scale.
 
     Args:
-        sr: the sample rate the waveforms must have, in Hz (nothing is resampled here).
+        sr: the sample rate the waveforms must have, in Hz (required; nothing is resampled
+            here). Also readable as ``sample_rate_hz``.
         n_mels: mel bands.
         n_fft: FFT size (samples); 400 = 25 ms at 16 kHz.
         hop_length: hop between frames (samples); 160 = 10 ms at 16 kHz.
@@ -61,20 +67,21 @@ class LogMelFrontEnd(nn.Module):
             ``max_time_width`` frames, are set to 0 (the mean) in each clip. 0 = off.
     """
 
-    def __init__(self, sr: int = 16000, n_mels: int = 40, n_fft: int = 400, hop_length: int = 160,
+    def __init__(self, sr: int, n_mels: int = 40, n_fft: int = 400, hop_length: int = 160,
                  f_min: float = 20.0, f_max: float | None = None, freq_masks: int = 0, time_masks: int = 0,
                  max_freq_width: int = 6, max_time_width: int = 10) -> None:
         super().__init__()
-        import torchaudio.transforms as T
-
         self.sr = check_sample_rate(sr, "sr")
         self.n_mels, self.hop_length, self.n_fft = int(n_mels), int(hop_length), int(n_fft)
-        f_max = sr / 2 if f_max is None else f_max
-        self.mel = T.MelSpectrogram(sample_rate=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
-                                    f_min=f_min, f_max=f_max, power=2.0, norm="slaney", mel_scale="slaney")
+        self.mel = make_mel_transform(self.sr, n_fft, hop_length, n_mels, f_min, f_max)  # Chapter 2's settings
         self.norm = nn.BatchNorm1d(n_mels)
         self.freq_masks, self.time_masks = int(freq_masks), int(time_masks)
         self.max_freq_width, self.max_time_width = int(max_freq_width), int(max_time_width)
+
+    @property
+    def sample_rate_hz(self) -> int:
+        """The rate the waveforms must have, in Hz (``sr``)."""
+        return self.sr
 
     def _mask_spans(self, feats: torch.Tensor, count: int, width: int, dim: int) -> torch.Tensor:
         """Zero ``count`` random spans of up to ``width`` along ``dim`` (1: bands, 2: frames), per clip."""
@@ -135,20 +142,31 @@ class GRUClassifier(nn.Module):
             time from :class:`audiomap_lib.attention.AttentionPooling`).
         bidirectional: run a second GRU backwards in time and concatenate.
         dropout: dropout before the linear layer.
-        front_end: a :class:`LogMelFrontEnd` (default: 16 kHz, 40 bands, 10 ms hop).
+        front_end: a :class:`LogMelFrontEnd`; ``None``: ``LogMelFrontEnd(sr)`` (40 bands,
+            160-sample hop: 10 ms at 16 kHz).
+        sr: the sample rate of the waveforms in Hz (e.g. ``loader.sample_rate_hz``); required
+            without ``front_end``, and must equal ``front_end.sr`` with one.
 
     Attributes:
+        sample_rate_hz: the rate the model takes, in Hz (its front end's ``sr``).
         last_attention: after a forward pass with ``pooling="attention"``, the weights
             over frames ``(B, frames)`` (zero on padding); else ``None``.
     """
 
     def __init__(self, n_classes: int = 10, hidden: int = 64, layers: int = 1, pooling: str = "last",
                  bidirectional: bool = False, dropout: float = 0.1,
-                 front_end: LogMelFrontEnd | None = None) -> None:
+                 front_end: LogMelFrontEnd | None = None, sr: int | None = None) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
-        self.front_end = front_end if front_end is not None else LogMelFrontEnd()
+        if front_end is None:
+            if sr is None:
+                raise ValueError("GRUClassifier needs the sample rate of its data: pass sr= (in Hz, e.g. "
+                                 "loader.sample_rate_hz) or a front_end=LogMelFrontEnd(sr=...)")
+            front_end = LogMelFrontEnd(sr=sr)
+        elif sr is not None and check_sample_rate(sr, "sr") != front_end.sr:
+            raise ValueError(f"sr={sr} Hz differs from front_end.sr={front_end.sr} Hz; pass one of them, or equal rates")
+        self.front_end = front_end
         self.pooling = pooling
         self.gru = nn.GRU(self.front_end.n_mels, hidden, num_layers=layers, batch_first=True,
                           bidirectional=bidirectional)
@@ -156,6 +174,11 @@ class GRUClassifier(nn.Module):
         self.attend = AttentionPooling(width) if pooling == "attention" else None
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_classes))
         self.last_attention: torch.Tensor | None = None
+
+    @property
+    def sample_rate_hz(self) -> int:
+        """The rate the waveforms must have, in Hz (the front end's ``sr``)."""
+        return self.front_end.sr
 
     def encode(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Run front end and GRU.
@@ -190,7 +213,9 @@ class GRUClassifier(nn.Module):
                 return torch.cat([fwd, states[:, 0, h:]], dim=-1)
             return states[torch.arange(len(frames)), frames - 1]
         if self.pooling == "mean":
-            return (states * mask.unsqueeze(-1)).sum(1) / frames.unsqueeze(-1).to(states.dtype)
+            return compute_masked_mean(states, frames, dim=1)
+        if self.attend is None:  # pragma: no cover - set in __init__ for pooling="attention"
+            raise RuntimeError("pooling='attention' needs the AttentionPooling built in __init__")
         pooled, weights = self.attend(states, mask)
         self.last_attention = weights.detach()
         return pooled

@@ -14,6 +14,7 @@ import torch
 from IPython.display import HTML, Audio
 
 from .io import check_mono, check_sample_rate
+from .utils import check_positive_int
 
 __all__ = ["make_player", "make_player_grid"]
 
@@ -67,8 +68,7 @@ def make_player_grid(
     pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
     if not pairs:
         raise ValueError("items is empty; expected at least one (label, waveform) pair")
-    if not isinstance(columns, int) or columns < 1:
-        raise ValueError(f"columns must be a positive int; got {columns!r}")
+    columns = check_positive_int(columns, "columns")
     sr = check_sample_rate(sr)
     cells = []
     for label, wav in pairs:

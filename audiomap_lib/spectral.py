@@ -1,8 +1,9 @@
 """Spectra: the short-time Fourier transform, mel scale, MFCC, Griffin-Lim (Chapter 2).
 
 Chapter 2 builds the STFT from scratch (framing, windowing, FFT); the
-from-scratch functions here (:func:`frame_signal`, :func:`compute_stft`) are the
-same code, checked against :func:`torch.stft` and librosa in the tests. The
+from-scratch functions here (:func:`frame_signal`, :func:`compute_stft`) give the
+chapter's values on the cases of ``tests/test_twins.py`` (values, dtypes and gradients), and
+are checked against :func:`torch.stft` and librosa in the tests. The
 mel, MFCC and Griffin-Lim helpers wrap torchaudio's transforms, so they run
 on the GPU and pass gradients.
 
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .io import check_sample_rate, check_waveform
+from .utils import check_positive_int, check_real
 
 __all__ = [
     "seconds_to_samples",
@@ -34,7 +37,15 @@ __all__ = [
     "invert_griffin_lim",
     "hz_to_mel",
     "mel_to_hz",
+    "MEL_SETTINGS",
+    "make_mel_transform",
+    "make_mel_filterbank",
 ]
+
+MEL_SETTINGS: dict[str, str] = {"norm": "slaney", "mel_scale": "slaney"}
+"""The course's mel settings, passed to torchaudio: Slaney's mel scale (linear below
+1 kHz, logarithmic above) and Slaney's filter normalisation (each triangle has unit
+area), as librosa's defaults (Chapter 2). Every mel filter bank of the course uses them."""
 
 
 def seconds_to_samples(seconds: float, sr: int) -> int:
@@ -44,8 +55,7 @@ def seconds_to_samples(seconds: float, sr: int) -> int:
         ``round(seconds * sr)``, at least 1.
     """
     sr = check_sample_rate(sr)
-    if not seconds > 0:
-        raise ValueError(f"seconds must be positive; got {seconds}")
+    seconds = check_real(seconds, "seconds", 0.0, low_open=True, unit="s")
     return max(1, int(round(seconds * sr)))
 
 
@@ -60,8 +70,7 @@ def make_window(length: int, kind: str = "hann") -> torch.Tensor:
         ``float32`` tensor of shape ``(length,)``. The periodic Hann window is
         ``0.5 - 0.5 cos(2 pi n / length)``, equal to ``torch.hann_window(length)``.
     """
-    if not isinstance(length, int) or length < 1:
-        raise ValueError(f"length must be a positive int (samples); got {length!r}")
+    length = check_positive_int(length, "length")
     n = torch.arange(length, dtype=torch.float64)
     if kind == "hann":
         w = 0.5 - 0.5 * torch.cos(2 * math.pi * n / length)
@@ -88,15 +97,22 @@ def frame_signal(waveform: torch.Tensor, frame_length: int, hop_length: int) -> 
         ``n_frames = 1 + (samples - frame_length) // hop_length`` (a view).
     """
     x = check_waveform(waveform, ndim=(1, 2, 3))
-    if not isinstance(frame_length, int) or frame_length < 1:
-        raise ValueError(f"frame_length must be a positive int (samples); got {frame_length!r}")
-    if not isinstance(hop_length, int) or hop_length < 1:
-        raise ValueError(f"hop_length must be a positive int (samples); got {hop_length!r}")
+    frame_length = check_positive_int(frame_length, "frame_length")
+    hop_length = check_positive_int(hop_length, "hop_length")
     if x.shape[-1] < frame_length:
         raise ValueError(
             f"waveform has {x.shape[-1]} samples, fewer than frame_length={frame_length}"
         )
     return x.unfold(-1, frame_length, hop_length)
+
+
+def _check_center_padding(x: torch.Tensor, n_fft: int) -> None:
+    """Reflect padding of ``n_fft // 2`` samples needs more samples than that."""
+    if x.shape[-1] <= n_fft // 2:
+        raise ValueError(
+            f"waveform has {x.shape[-1]} samples; centred frames (reflect padding of n_fft//2={n_fft // 2}) "
+            f"need more than n_fft//2: use a longer waveform or a smaller n_fft"
+        )
 
 
 def compute_stft(
@@ -126,15 +142,19 @@ def compute_stft(
         ``torch.stft(x, n_fft, hop_length, window=w, center=center, return_complex=True)``.
     """
     x = check_waveform(waveform, ndim=(1, 2, 3))
-    w = make_window(n_fft, window) if isinstance(window, str) else window.to(torch.float32)
+    n_fft = check_positive_int(n_fft, "n_fft")
+    hop_length = check_positive_int(hop_length, "hop_length")
+    if isinstance(window, str):
+        w = make_window(n_fft, window)
+    elif isinstance(window, torch.Tensor) and window.is_floating_point():
+        w = window.to(torch.float32)
+    else:
+        raise TypeError(f"window must be a name ('hann', 'hamming', 'rectangular') or a float tensor; got {window!r}")
     if w.shape != (n_fft,):
         raise ValueError(f"window must have shape ({n_fft},) to match n_fft; got {tuple(w.shape)}")
     if center:
         pad = n_fft // 2
-        if x.shape[-1] <= pad:
-            raise ValueError(
-                f"waveform has {x.shape[-1]} samples; reflect padding needs more than n_fft//2={pad}"
-            )
+        _check_center_padding(x, n_fft)
         shape = x.shape
         x = torch.nn.functional.pad(x.reshape(-1, 1, shape[-1]), (pad, pad), mode="reflect")
         x = x.reshape(*shape[:-1], -1)
@@ -176,10 +196,21 @@ def amplitude_to_db(x: torch.Tensor, power: bool = False, top_db: float | None =
     Returns:
         Tensor of the same shape, in dB.
     """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor of magnitudes or powers; got {type(x).__name__}")
     if torch.is_complex(x):
         raise TypeError("x must be real magnitudes or powers; take compute_magnitude first")
+    if not x.is_floating_point():
+        raise TypeError(f"x must hold floating-point magnitudes or powers; got dtype {x.dtype}")
+    if x.numel() == 0:
+        raise ValueError("x is empty; expected at least one magnitude")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("x contains NaN or infinite values; expected finite magnitudes or powers")
     if bool((x < 0).any()):
         raise ValueError("x must be non-negative magnitudes or powers")
+    amin = check_real(amin, "amin", 0.0, low_open=True)
+    if top_db is not None:
+        top_db = check_real(top_db, "top_db", 0.0, low_open=True, unit="dB")
     mult = 10.0 if power else 20.0
     db = mult * torch.log10(torch.clamp(x, min=amin))
     if top_db is not None:
@@ -194,6 +225,7 @@ def compute_fft_frequencies(n_fft: int, sr: int) -> torch.Tensor:
         ``float32`` tensor of shape ``(n_fft // 2 + 1,)``: ``k * sr / n_fft``.
     """
     sr = check_sample_rate(sr)
+    n_fft = check_positive_int(n_fft, "n_fft")
     return torch.arange(n_fft // 2 + 1, dtype=torch.float32) * sr / n_fft
 
 
@@ -224,21 +256,69 @@ def compute_spectrogram(waveform: torch.Tensor, n_fft: int, hop_length: int, pow
     import torchaudio.transforms as T
 
     x = check_waveform(waveform, ndim=(1, 2, 3))
+    n_fft = check_positive_int(n_fft, "n_fft")
+    hop_length = check_positive_int(hop_length, "hop_length")
+    power = check_real(power, "power", 0.0, low_open=True)
+    _check_center_padding(x, n_fft)
     tr = T.Spectrogram(n_fft=n_fft, hop_length=hop_length, power=power).to(x.device)
     return tr(x)
 
 
-def _mel_transform(sr: int, n_fft: int, hop_length: int, n_mels: int, f_min: float, f_max: float | None):
-    import torchaudio.transforms as T
-
+def _check_mel_range(sr: int, f_min: float, f_max: float | None) -> tuple[int, float, float]:
     sr = check_sample_rate(sr)
-    f_max = sr / 2 if f_max is None else f_max
+    f_min = check_real(f_min, "f_min", 0.0, unit="Hz")
+    f_max = sr / 2 if f_max is None else check_real(f_max, "f_max", 0.0, low_open=True, unit="Hz")
     if not 0 <= f_min < f_max <= sr / 2:
         raise ValueError(f"need 0 <= f_min < f_max <= sr/2={sr / 2}; got f_min={f_min}, f_max={f_max}")
+    return sr, float(f_min), float(f_max)
+
+
+def make_mel_transform(
+    sr: int, n_fft: int = 512, hop_length: int = 160, n_mels: int = 64,
+    f_min: float = 0.0, f_max: float | None = None, **kwargs,
+):
+    """The course's mel power-spectrogram module (torchaudio, :data:`MEL_SETTINGS`; Chapter 2).
+
+    Args:
+        sr: sample rate in Hz.
+        n_fft, hop_length: frame and hop lengths in samples.
+        n_mels: number of mel bands.
+        f_min, f_max: band edges in Hz (``f_max=None``: ``sr / 2``).
+        kwargs: more keywords of :class:`torchaudio.transforms.MelSpectrogram` (e.g. ``center=False``).
+
+    Returns:
+        A :class:`torchaudio.transforms.MelSpectrogram` (``power=2``): waveforms
+        ``(..., samples)`` to ``(..., n_mels, n_frames)``.
+    """
+    import torchaudio.transforms as T
+
+    sr, f_min, f_max = _check_mel_range(sr, f_min, f_max)
     return T.MelSpectrogram(
-        sample_rate=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels,
-        f_min=f_min, f_max=f_max, power=2.0, norm="slaney", mel_scale="slaney",
+        sample_rate=sr, n_fft=check_positive_int(n_fft, "n_fft"), hop_length=check_positive_int(hop_length, "hop_length"),
+        n_mels=check_positive_int(n_mels, "n_mels"), f_min=f_min, f_max=f_max, power=2.0, **MEL_SETTINGS, **kwargs,
     )
+
+
+def make_mel_filterbank(
+    n_mels: int, sr: int, n_fft: int = 512, f_min: float = 0.0, f_max: float | None = None,
+) -> torch.Tensor:
+    """The mel filter bank of :func:`make_mel_transform` as a matrix (Chapter 2).
+
+    Args:
+        n_mels: number of mel bands.
+        sr: sample rate in Hz.
+        n_fft: FFT size in samples.
+        f_min, f_max: band edges in Hz (``f_max=None``: ``sr / 2``).
+
+    Returns:
+        ``float32`` tensor ``(n_mels, n_fft // 2 + 1)``: row ``m`` is triangle ``m``'s
+        weight at each FFT bin (:data:`MEL_SETTINGS`).
+    """
+    import torchaudio.functional as AF
+
+    sr, f_min, f_max = _check_mel_range(sr, f_min, f_max)
+    n_fft = check_positive_int(n_fft, "n_fft")
+    return AF.melscale_fbanks(n_fft // 2 + 1, f_min, f_max, check_positive_int(n_mels, "n_mels"), sr, **MEL_SETTINGS).T
 
 
 def compute_mel_spectrogram(
@@ -251,7 +331,9 @@ def compute_mel_spectrogram(
         Tensor of shape ``(..., n_mels, n_frames)``.
     """
     x = check_waveform(waveform, ndim=(1, 2, 3))
-    return _mel_transform(sr, n_fft, hop_length, n_mels, f_min, f_max).to(x.device)(x)
+    transform = make_mel_transform(sr, n_fft, hop_length, n_mels, f_min, f_max).to(x.device)
+    _check_center_padding(x, transform.n_fft)
+    return transform(x)
 
 
 def compute_log_mel_spectrogram(
@@ -279,9 +361,16 @@ def compute_mfcc(
 
     x = check_waveform(waveform, ndim=(1, 2, 3))
     sr = check_sample_rate(sr)
+    n_mfcc = check_positive_int(n_mfcc, "n_mfcc")
+    n_fft = check_positive_int(n_fft, "n_fft")
+    hop_length = check_positive_int(hop_length, "hop_length")
+    n_mels = check_positive_int(n_mels, "n_mels")
+    if n_mfcc > n_mels:
+        raise ValueError(f"n_mfcc={n_mfcc} coefficients need at least as many mel bands; got n_mels={n_mels}")
+    _check_center_padding(x, n_fft)
     tr = T.MFCC(
         sample_rate=sr, n_mfcc=n_mfcc,
-        melkwargs=dict(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, norm="slaney", mel_scale="slaney"),
+        melkwargs=dict(n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, **MEL_SETTINGS),
     ).to(x.device)
     return tr(x)
 
@@ -312,11 +401,24 @@ def invert_griffin_lim(
         return tr(magnitude)
 
 
-def hz_to_mel(freq: float | torch.Tensor, scale: str = "htk") -> torch.Tensor:
+def _as_real_tensor(value: object, name: str) -> torch.Tensor:
+    """A finite real number or real tensor/array as a float64 tensor; else a ValueError naming ``name``."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        t = torch.as_tensor(value)
+        if t.is_complex() or t.dtype == torch.bool:
+            raise ValueError(f"{name} must hold real numbers; got dtype {t.dtype}")
+        t = t.to(torch.float64)
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} must be finite")
+        return t
+    return torch.tensor(check_real(value, name), dtype=torch.float64)
+
+
+def hz_to_mel(freq_hz: float | torch.Tensor, scale: str = "htk") -> torch.Tensor:
     """Hz to mel.
 
     Args:
-        freq: frequency in Hz (number or tensor).
+        freq_hz: frequency in Hz (number or tensor).
         scale: ``"htk"``: ``2595 log10(1 + f / 700)``; ``"slaney"``: linear
             below 1 kHz (``3 f / 200``) and logarithmic above (the scale of
             librosa's default and of :func:`compute_mel_spectrogram`).
@@ -324,7 +426,7 @@ def hz_to_mel(freq: float | torch.Tensor, scale: str = "htk") -> torch.Tensor:
     Returns:
         Tensor of mels, same shape.
     """
-    f = torch.as_tensor(freq, dtype=torch.float64)
+    f = _as_real_tensor(freq_hz, "freq_hz")
     if scale == "htk":
         m = 2595.0 * torch.log10(1.0 + f / 700.0)
     elif scale == "slaney":
@@ -342,7 +444,7 @@ def mel_to_hz(mel: float | torch.Tensor, scale: str = "htk") -> torch.Tensor:
     Returns:
         Tensor of Hz, same shape.
     """
-    m = torch.as_tensor(mel, dtype=torch.float64)
+    m = _as_real_tensor(mel, "mel")
     if scale == "htk":
         f = 700.0 * (10.0 ** (m / 2595.0) - 1.0)
     elif scale == "slaney":

@@ -6,11 +6,23 @@ Used by every chapter. The profile (``AUDIOMAP_PROFILE``) decides only *sizes*
 * ``quick``    -- continuous integration: each notebook in about a minute;
 * ``standard`` -- the default, a 2-core laptop: each chapter within ~5 minutes;
 * ``full``     -- a GPU, paper-scale runs.
+
+Names across the course say their units: ``_s`` seconds, ``_ms`` milliseconds,
+``_hz`` hertz, ``_db`` decibels; a plain count (``length``, ``n_fft``,
+``hop_length``, ``delay``) is in **samples**. ``sr`` is the course's one name for
+a sample rate, always an ``int`` in Hz. Code spells "center" the American way
+(as torch's ``center=`` does); the prose may say "centre". A ``check_`` function
+validates its argument and raises a ``ValueError`` (or ``TypeError``) naming it;
+the argument checks shared by every module (:func:`check_positive_int`,
+:func:`check_non_negative_int`) live here.
 """
 from __future__ import annotations
 
 import os
 import random
+import statistics
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,6 +37,10 @@ __all__ = [
     "set_seed",
     "get_cache_dir",
     "make_plain_text",
+    "check_positive_int",
+    "check_non_negative_int",
+    "check_real",
+    "compute_median_time_s",
 ]
 
 PROFILES: tuple[str, ...] = ("quick", "standard", "full")
@@ -108,8 +124,7 @@ def set_seed(seed: int = 0, deterministic: bool = True) -> torch.Generator:
     Returns:
         A CPU :class:`torch.Generator` seeded with ``seed``, for a DataLoader.
     """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+    seed = check_non_negative_int(seed, "seed")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -164,3 +179,109 @@ def make_plain_text(text: object) -> str:
         A ``str`` (subclass) equal to ``str(text)``.
     """
     return _PlainText(str(text))
+
+
+def _check_int(value: object, name: str, minimum: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be a {what} int; got {value!r}")
+    return int(value)
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """Check that ``value`` is an integer >= 1 (a count, a length in samples, a size).
+
+    Python and NumPy integers are accepted; ``bool`` and ``float`` (even ``3.0``)
+    are refused, so that ``True`` or ``2.5`` never passes as a count.
+
+    Args:
+        value: the value to check.
+        name: the argument's name, used in the error message.
+
+    Returns:
+        ``value`` as a Python ``int``.
+
+    Raises:
+        ValueError: ``value`` is not an integer, is a bool, or is < 1; the
+            message names ``name``.
+    """
+    return _check_int(value, name, 1, "positive")
+
+
+def check_non_negative_int(value: object, name: str) -> int:
+    """Check that ``value`` is an integer >= 0 (a seed, a number of retries or workers).
+
+    Same rules as :func:`check_positive_int`, but 0 is accepted.
+
+    Returns:
+        ``value`` as a Python ``int``.
+
+    Raises:
+        ValueError: not an integer, a bool, or negative; the message names ``name``.
+    """
+    return _check_int(value, name, 0, "non-negative")
+
+
+def check_real(
+    value: object,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    unit: str = "",
+) -> float:
+    """Check that ``value`` is a finite real number in a range (a duration, a level, a frequency).
+
+    Python and NumPy ints and floats are accepted; ``bool``, ``None``, strings, complex
+    numbers, tensors and arrays are refused, and so are NaN and the infinities.
+
+    Args:
+        value: the value to check.
+        name: the argument's name, used in the error message.
+        low, high: the allowed range (``None``: unbounded on that side).
+        low_open, high_open: exclude the bound itself (``low_open=True``: ``value > low``).
+        unit: said after the number in the message, e.g. ``"s"`` or ``"Hz"``.
+
+    Returns:
+        ``value`` as a Python ``float``.
+
+    Raises:
+        ValueError: not a real number, not finite, or out of range; the message names ``name``.
+    """
+    lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+    hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
+    wanted = " and ".join(p for p in (lo, hi) if p)
+    what = f"a finite number{' ' + wanted if wanted else ''}{' ' + unit if unit else ''}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    x = float(value)
+    if x != x or x in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    if low is not None and (x < low or (low_open and x == low)):
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    if high is not None and (x > high or (high_open and x == high)):
+        raise ValueError(f"{name} must be {what}; got {value!r}")
+    return x
+
+
+def compute_median_time_s(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
+    """Median wall-clock time of calls of ``fn``, in seconds (Chapters 3 and 4, the benchmarks).
+
+    Args:
+        fn: a function of no arguments (wrap yours in a ``lambda``).
+        repeats: timed calls (>= 1).
+        warmup: untimed calls first (caches, lazy initialisation; >= 0).
+
+    Returns:
+        The median of ``repeats`` times measured with :func:`time.perf_counter`, in s.
+    """
+    repeats = check_positive_int(repeats, "repeats")
+    for _ in range(check_non_negative_int(warmup, "warmup")):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

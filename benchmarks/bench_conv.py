@@ -12,10 +12,9 @@ import argparse
 
 import torch
 import torch.nn.functional as F
-from timing import median_time
 
 from audiomap_lib.conv import conv1d, conv1d_loop
-from audiomap_lib.utils import set_seed
+from audiomap_lib.utils import compute_median_time_s, set_seed
 
 # (name, batch, in_channels, out_channels, time, kernel, stride, dilation)
 SIZES = [
@@ -39,9 +38,9 @@ def main() -> None:
         for name, b, c_in, c_out, t, k, s, d in SIZES:
             x = torch.randn(b, c_in, t)
             w = torch.randn(c_out, c_in, k)
-            t_l = median_time(lambda: conv1d_loop(x, w, stride=s, dilation=d), args.loop_repeats)
-            t_u = median_time(lambda: conv1d(x, w, stride=s, dilation=d), args.repeats)
-            t_t = median_time(lambda: F.conv1d(x, w, stride=s, dilation=d), args.repeats)
+            t_l = compute_median_time_s(lambda: conv1d_loop(x, w, stride=s, dilation=d), args.loop_repeats)
+            t_u = compute_median_time_s(lambda: conv1d(x, w, stride=s, dilation=d), args.repeats)
+            t_t = compute_median_time_s(lambda: F.conv1d(x, w, stride=s, dilation=d), args.repeats)
             print(f"{name:>22} {t_l * 1e3:>9.1f} {t_u * 1e3:>10.2f} {t_t * 1e3:>9.2f} {t_l / t_t:>11.0f} {t_u / t_t:>13.1f}")
 
 

@@ -12,11 +12,10 @@ import argparse
 
 import torch
 import torch.nn.functional as F
-from timing import median_time
 
 from audiomap_lib.attention import additive_attention, make_length_mask, scaled_dot_product_attention
 from audiomap_lib.rnn import ScratchGRU
-from audiomap_lib.utils import set_seed
+from audiomap_lib.utils import compute_median_time_s, set_seed
 
 # (name, batch, frames, input size, hidden size)
 GRU_SIZES = [("digits (101 frames x 40 mels)", 64, 101, 40, 64), ("wide", 32, 101, 40, 256), ("long", 16, 500, 40, 64)]
@@ -43,8 +42,8 @@ def main() -> None:
         ref = torch.nn.GRU(i, h, batch_first=True)
         ours = ScratchGRU.from_torch(ref)
         x = torch.randn(b, t, i)
-        t_s = median_time(_fwd_bwd(lambda: ours(x)[0]), args.repeats)
-        t_t = median_time(_fwd_bwd(lambda: ref(x)[0]), args.repeats)
+        t_s = compute_median_time_s(_fwd_bwd(lambda: ours(x)[0]), args.repeats)
+        t_t = compute_median_time_s(_fwd_bwd(lambda: ref(x)[0]), args.repeats)
         print(f"{name:>32} {t_s * 1e3:>11.1f} {t_t * 1e3:>10.1f} {t_s / t_t:>14.1f}")
 
     print("\nScaled dot-product attention with a padding mask, forward + backward")
@@ -56,15 +55,15 @@ def main() -> None:
         v = torch.randn(b, heads, t, d, requires_grad=True)
         lengths = torch.randint(t // 2, t + 1, (b,))
         mask = make_length_mask(lengths, t)[:, None, None, :]
-        t_s = median_time(_fwd_bwd(lambda: scaled_dot_product_attention(q, k, v, mask)[0]), args.repeats)
-        t_t = median_time(_fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask)), args.repeats)
+        t_s = compute_median_time_s(_fwd_bwd(lambda: scaled_dot_product_attention(q, k, v, mask)[0]), args.repeats)
+        t_t = compute_median_time_s(_fwd_bwd(lambda: F.scaled_dot_product_attention(q, k, v, attn_mask=mask)), args.repeats)
         print(f"{name:>32} {t_s * 1e3:>11.2f} {t_t * 1e3:>10.2f} {t_s / t_t:>14.1f}")
 
     print("\nAdditive attention (one query per clip), forward + backward: scratch only (PyTorch has none)")
     b, t, d, da = 64, 101, 64, 64
     q, keys = torch.randn(b, d, requires_grad=True), torch.randn(b, t, d, requires_grad=True)
     w_q, w_k, v = torch.randn(da, d), torch.randn(da, d), torch.randn(da)
-    t_a = median_time(_fwd_bwd(lambda: additive_attention(q, keys, keys, w_q, w_k, v)[0]), args.repeats)
+    t_a = compute_median_time_s(_fwd_bwd(lambda: additive_attention(q, keys, keys, w_q, w_k, v)[0]), args.repeats)
     print(f"{'digits (64 x 101 x 64)':>32} {t_a * 1e3:>11.2f} ms")
 
 

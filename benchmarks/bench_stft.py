@@ -12,10 +12,9 @@ import argparse
 
 import librosa
 import torch
-from timing import median_time
 
 from audiomap_lib.spectral import compute_stft
-from audiomap_lib.utils import set_seed
+from audiomap_lib.utils import compute_median_time_s, set_seed
 
 
 def main() -> None:
@@ -30,9 +29,9 @@ def main() -> None:
     for seconds in (1, 10, 60):
         x = torch.randn(16000 * seconds)
         xn = x.numpy()
-        t_s = median_time(lambda: compute_stft(x, n_fft, hop), args.repeats)
-        t_t = median_time(lambda: torch.stft(x, n_fft, hop, window=window, return_complex=True), args.repeats)
-        t_l = median_time(lambda: librosa.stft(xn, n_fft=n_fft, hop_length=hop), args.repeats)
+        t_s = compute_median_time_s(lambda: compute_stft(x, n_fft, hop), args.repeats)
+        t_t = compute_median_time_s(lambda: torch.stft(x, n_fft, hop, window=window, return_complex=True), args.repeats)
+        t_l = compute_median_time_s(lambda: librosa.stft(xn, n_fft=n_fft, hop_length=hop), args.repeats)
         print(f"{seconds:>13} {t_s * 1e3:>11.2f} {t_t * 1e3:>9.2f} {t_l * 1e3:>11.2f} {t_s / t_t:>14.2f} {t_l / t_t:>14.2f}")
 
 

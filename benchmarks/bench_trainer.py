@@ -22,12 +22,11 @@ import copy
 
 import torch
 import torch.nn.functional as F
-from timing import median_time
 
 from audiomap_lib import training
 from audiomap_lib.cnn import RawAudioCNN
 from audiomap_lib.data.datasets import get_digit_datasets, make_loader
-from audiomap_lib.utils import get_device, set_seed
+from audiomap_lib.utils import compute_median_time_s, get_device, set_seed
 
 
 def bare_loop(model: torch.nn.Module, loader, epochs: int, lr: float, device: torch.device) -> None:
@@ -62,10 +61,10 @@ def main() -> None:
 
     # --- loading: from disk (WAV files) and from memory
     disk_loader = make_loader(subset, args.batch, shuffle=True, seed=0)
-    t_disk = median_time(lambda: [None for _ in disk_loader], 1)
+    t_disk = compute_median_time_s(lambda: [None for _ in disk_loader], 1)
     clips = [subset[i] for i in range(n)]
     loader = make_loader(clips, args.batch, shuffle=True, seed=0)
-    t_mem = median_time(lambda: [None for _ in loader], args.repeats)
+    t_mem = compute_median_time_s(lambda: [None for _ in loader], args.repeats)
     val_loader = [next(iter(make_loader(clips[: args.batch], args.batch, shuffle=False, seed=0)))]
 
     init = RawAudioCNN("m5", n_classes=len(ds["train"].labels), channels=args.channels, input_sr=16000, model_sr=8000)
@@ -87,8 +86,8 @@ def main() -> None:
     t_fit, t_bare = [], []
     run_bare()  # warm-up
     for _ in range(args.repeats):
-        t_bare.append(median_time(run_bare, 1))
-        t_fit.append(median_time(run_fit, 1))
+        t_bare.append(compute_median_time_s(run_bare, 1))
+        t_fit.append(compute_median_time_s(run_fit, 1))
     t_fit.sort()
     t_bare.sort()
     fit_s, bare_s = t_fit[len(t_fit) // 2], t_bare[len(t_bare) // 2]

@@ -106,3 +106,18 @@ def test_attention_pooling_ignores_padding(query: str, score: str) -> None:
     torch.testing.assert_close(alone[0], out[1], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="query"):
         att.AttentionPooling(6, query="first")
+
+
+def test_compute_masked_mean_ignores_padding() -> None:
+    x = torch.randn(3, 6, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    lengths = torch.tensor([6, 2, 4])
+    out = att.compute_masked_mean(x, lengths)
+    assert out.shape == (3, 2) and out.dtype == torch.float64
+    expected = torch.stack([x[b, :n].mean(0) for b, n in enumerate(lengths.tolist())])
+    torch.testing.assert_close(out, expected)
+    # time on the last axis, (B, C, T)
+    torch.testing.assert_close(att.compute_masked_mean(x.transpose(1, 2), lengths, dim=-1), expected)
+    with pytest.raises(ValueError, match="dim"):
+        att.compute_masked_mean(x, lengths, dim=0)
+    with pytest.raises(ValueError, match="lengths must"):
+        att.compute_masked_mean(x, torch.tensor([7, 1, 1]))

@@ -59,27 +59,27 @@ def test_change_speed_keeps_length_and_moves_pitch() -> None:
 def test_augment_keeps_shape_and_repeats_with_seed() -> None:
     x = _batch(8, 16000)
     lengths = torch.full((8,), 16000)
-    aug = A.WaveformAugment(seed=3)
+    aug = A.WaveformAugment(sr=16000, seed=3)
     y = aug(x, lengths)
     assert y.shape == x.shape and y.dtype == x.dtype and not torch.equal(x, y)
-    assert torch.equal(A.WaveformAugment(seed=3)(x, lengths), y)
-    assert not torch.equal(A.WaveformAugment(seed=4)(x, lengths), y)
+    assert torch.equal(A.WaveformAugment(sr=16000, seed=3)(x, lengths), y)
+    assert not torch.equal(A.WaveformAugment(sr=16000, seed=4)(x, lengths), y)
     assert torch.equal(x, _batch(8, 16000))  # the input is not modified
-    off = A.WaveformAugment(speed=None, shift_ms=0, gain_db=None, snr_db=None)
+    off = A.WaveformAugment(sr=16000, speed=None, shift_ms=0, gain_db=None, snr_db=None)
     assert torch.equal(off(x, lengths), x)
 
 
 def test_noise_only_augment_respects_the_snr_range() -> None:
     x = _batch(16, 4000)
-    y = A.WaveformAugment(speed=None, shift_ms=0, gain_db=None, snr_db=(10.0, 20.0), p_noise=1.0, seed=0)(x, None)
+    y = A.WaveformAugment(sr=16000, speed=None, shift_ms=0, gain_db=None, snr_db=(10.0, 20.0), p_noise=1.0, seed=0)(x, None)
     snr = compute_snr_db(x, y, axis=-1)
     assert bool((snr >= 10 - 1e-3).all() and (snr <= 20 + 1e-3).all())
 
 
 def test_augment_validates_its_settings() -> None:
     with pytest.raises(ValueError, match="p_noise"):
-        A.WaveformAugment(p_noise=2.0)
+        A.WaveformAugment(sr=16000, p_noise=2.0)
     with pytest.raises(ValueError, match="speed"):
-        A.WaveformAugment(speed=(1.2, 0.8))
+        A.WaveformAugment(sr=16000, speed=(1.2, 0.8))
     with pytest.raises(ValueError, match=r"\(batch, 1, samples\)"):
-        A.WaveformAugment()(torch.zeros(100), None)
+        A.WaveformAugment(sr=16000)(torch.zeros(100), None)

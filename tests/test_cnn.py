@@ -1,4 +1,4 @@
-"""audiomap_lib.cnn (Chapter 6): raw-waveform CNNs, log-mel baselines, filter banks, save / load, predict."""
+"""Chapter 6: the models (audiomap_lib.cnn), their anatomy (anatomy), the saved classifier (hub) and plots."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from audiomap_lib import cnn
+from audiomap_lib import anatomy, cnn, hub, plots
 from audiomap_lib.conv import compute_conv_output_length, compute_receptive_field
 from audiomap_lib.training import count_parameters
 
@@ -22,7 +22,7 @@ def _m5_params(c: int, n_classes: int) -> int:
 
 @pytest.mark.parametrize("channels", [8, 32, 128])
 def test_m5_parameter_count_matches_hand_formula(channels: int) -> None:
-    model = cnn.RawAudioCNN("m5", n_classes=10, channels=channels)
+    model = cnn.RawAudioCNN("m5", n_classes=10, channels=channels, input_sr=16000)
     assert count_parameters(model) == _m5_params(channels, 10)
     assert model.widths == [channels, channels, 2 * channels, 4 * channels]
 
@@ -30,9 +30,9 @@ def test_m5_parameter_count_matches_hand_formula(channels: int) -> None:
 def test_family_shapes_and_lengths_of_padding_are_ignored() -> None:
     torch.manual_seed(0)
     for config in ("m3", "m5", "m11", "m18"):
-        model = cnn.RawAudioCNN(config, n_classes=7, channels=8).eval()
+        model = cnn.RawAudioCNN(config, n_classes=7, channels=8, input_sr=16000).eval()
         assert model(torch.randn(3, 1, 16000), torch.tensor([16000, 9000, 12000])).shape == (3, 7)
-    model = cnn.RawAudioCNN("m5", channels=8).eval()
+    model = cnn.RawAudioCNN("m5", channels=8, input_sr=16000).eval()
     clip = torch.randn(1, 1, 12000)
     padded = F.pad(clip, (0, 4000))
     with torch.no_grad():
@@ -61,58 +61,58 @@ def test_framed_conv_equals_conv1d_forward_and_backward() -> None:
 
 def test_layer_shapes_follow_the_chapter_3_formula() -> None:
     model = cnn.RawAudioCNN("m5", channels=8, input_sr=16000, model_sr=8000)
-    rows = cnn.compute_layer_shapes(model, 16000)
+    rows = anatomy.compute_layer_shapes(model, 16000)
     assert rows[0]["shape"] == (1, 1, 8000)  # resampled explicitly to 8 kHz
     first = compute_conv_output_length(8000, 80, stride=4)
     assert rows[1]["shape"] == (1, 8, first)
     assert rows[-1]["shape"] == (1, 10)
     assert sum(r["params"] for r in rows) == count_parameters(model)
-    table = cnn.format_layer_table(rows)
+    table = anatomy.format_layer_table(rows)
     assert "FramedConv1d(1, 8, k=80, s=4)" in table and f"{count_parameters(model):,}" in table
     lengths = cnn.compute_output_lengths(torch.tensor([8000]), model.layer_specs)
     assert int(lengths) == rows[-3]["shape"][-1]
 
 
 def test_receptive_field_in_ms() -> None:
-    model = cnn.RawAudioCNN("m5", channels=8, model_sr=8000)
-    assert cnn.compute_receptive_field_ms(model, 1) == (80, 10.0)
+    model = cnn.RawAudioCNN("m5", channels=8, input_sr=16000, model_sr=8000)
+    assert anatomy.compute_receptive_field_ms(model, 1) == (80, 10.0)
     specs = model.layer_specs
     whole = compute_receptive_field([k for k, _, _ in specs], [s for _, s, _ in specs])
-    samples, ms = cnn.compute_receptive_field_ms(model)
+    samples, ms = anatomy.compute_receptive_field_ms(model)
     assert samples == whole and math.isclose(ms, 1000 * whole / 8000)
-    assert cnn.compute_receptive_field_ms(cnn.RawAudioCNN("m5", channels=8, model_sr=16000), 1)[1] == 5.0
+    assert anatomy.compute_receptive_field_ms(cnn.RawAudioCNN("m5", channels=8, input_sr=16000, model_sr=16000), 1)[1] == 5.0
 
 
 def test_bad_arguments_raise_clear_errors() -> None:
     with pytest.raises(ValueError, match="config must be one of"):
-        cnn.RawAudioCNN("m7")
+        cnn.RawAudioCNN("m7", input_sr=16000)
     with pytest.raises(ValueError, match="channels"):
-        cnn.RawAudioCNN("m5", channels=0)
+        cnn.RawAudioCNN("m5", channels=0, input_sr=16000)
     with pytest.raises(ValueError, match=r"\(batch, 1, samples\)"):
-        cnn.RawAudioCNN("m5", channels=4)(torch.randn(2, 16000))
+        cnn.RawAudioCNN("m5", channels=4, input_sr=16000)(torch.randn(2, 16000))
 
 
 def test_log_mel_baselines() -> None:
     x, lengths = torch.randn(2, 1, 16000), torch.tensor([16000, 8000])
-    for model in (cnn.LogMelCNN2d(channels=4), cnn.LogMelCNN1d(channels=8)):
+    for model in (cnn.LogMelCNN2d(channels=4, input_sr=16000), cnn.LogMelCNN1d(channels=8, input_sr=16000)):
         assert model.eval()(x, lengths).shape == (2, 10)
-    assert count_parameters(cnn.LogMelCNN1d(channels=8, n_mels=40)) > count_parameters(cnn.LogMelCNN1d(channels=8, n_mels=20))
+    assert count_parameters(cnn.LogMelCNN1d(channels=8, n_mels=40, input_sr=16000)) > count_parameters(cnn.LogMelCNN1d(channels=8, n_mels=20, input_sr=16000))
 
 
-def test_filter_responses_find_known_centres() -> None:
+def test_filter_responses_find_known_centers() -> None:
     sr, n = 8000, torch.arange(80, dtype=torch.float64)
     freqs_hz = [2000.0, 500.0, 1000.0]
     w = torch.stack([torch.cos(2 * math.pi * f * n / sr) * torch.hann_window(80, periodic=False, dtype=torch.float64)
                      for f in freqs_hz])[:, None]
-    f, db, centres = cnn.compute_filter_responses(w, sr, n_fft=800)
+    f, db, centers = anatomy.compute_filter_responses(w, sr, n_fft=800)
     assert db.shape == (3, 401) and f[-1] == sr / 2
-    assert centres.tolist() == [500.0, 1000.0, 2000.0]  # sorted
+    assert centers.tolist() == [500.0, 1000.0, 2000.0]  # sorted
     assert torch.allclose(db.amax(-1), torch.zeros(3, dtype=torch.float64))
-    assert cnn.compute_centre_frequency(w[0, 0], sr, n_fft=800) == 2000.0
-    _, dbm, cm = cnn.compute_mel_filter_responses(40, 8000, n_fft=512)
+    assert anatomy.compute_center_frequency(w[0, 0], sr, n_fft=800) == 2000.0
+    _, dbm, cm = anatomy.compute_mel_filter_responses(40, 8000, n_fft=512)
     assert dbm.shape == (40, 257) and bool((cm[1:] >= cm[:-1]).all())
     with pytest.raises(ValueError, match="weight must"):
-        cnn.compute_filter_responses(torch.zeros(3, 2, 80), sr)
+        anatomy.compute_filter_responses(torch.zeros(3, 2, 80), sr)
 
 
 def test_plots_return_axes() -> None:
@@ -121,16 +121,16 @@ def test_plots_return_axes() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    model = cnn.RawAudioCNN("m5", channels=8)
-    f, db, _ = cnn.compute_filter_responses(model.first_layer.weight, 8000)
+    model = cnn.RawAudioCNN("m5", channels=8, input_sr=16000)
+    f, db, _ = anatomy.compute_filter_responses(model.first_layer.weight, 8000)
     _, axes = plt.subplots(1, 3)
-    assert cnn.plot_filter_bank(f, db, ax=axes[0]) is axes[0]
-    assert cnn.plot_kernels(model.first_layer.weight, 8000, ax=axes[1]) is axes[1]
-    assert cnn.plot_probabilities(torch.full((10,), 0.1), [str(i) for i in range(10)], ax=axes[2]) is axes[2]
+    assert plots.plot_filter_bank(f, db, ax=axes[0]) is axes[0]
+    assert plots.plot_kernels(model.first_layer.weight, 8000, ax=axes[1]) is axes[1]
+    assert plots.plot_probabilities(torch.full((10,), 0.1), [str(i) for i in range(10)], ax=axes[2]) is axes[2]
     plt.close("all")
 
 
-@pytest.mark.parametrize("factory", [lambda: cnn.RawAudioCNN("m5", channels=8), lambda: cnn.LogMelCNN1d(channels=8)])
+@pytest.mark.parametrize("factory", [lambda: cnn.RawAudioCNN("m5", channels=8, input_sr=16000), lambda: cnn.LogMelCNN1d(channels=8, input_sr=16000)])
 def test_save_load_round_trip_gives_equal_logits(tmp_path, factory) -> None:
     torch.manual_seed(2)
     model = factory()
@@ -138,17 +138,17 @@ def test_save_load_round_trip_gives_equal_logits(tmp_path, factory) -> None:
         model.train()(torch.randn(4, 1, 16000))
     model.eval()
     labels = [f"c{i}" for i in range(10)]
-    path = cnn.save_digit_classifier(model, labels, tmp_path / "clf.pt", test_accuracy=0.5)
-    loaded, meta = cnn.load_digit_classifier(path)
+    path = hub.save_digit_classifier(model, labels, tmp_path / "clf.pt", test_accuracy=0.5)
+    loaded, meta = hub.load_digit_classifier(path)
     assert meta["labels"] == labels and meta["sample_rate"] == 16000 and meta["test_accuracy"] == 0.5
     assert loaded.labels == tuple(labels) and not loaded.training
     x = torch.randn(3, 1, 16000)
     with torch.no_grad():
         torch.testing.assert_close(model(x), loaded(x))
     with pytest.raises(ValueError, match="labels"):
-        cnn.save_digit_classifier(model, labels[:3], tmp_path / "bad.pt")
+        hub.save_digit_classifier(model, labels[:3], tmp_path / "bad.pt")
     with pytest.raises(FileNotFoundError, match="Chapter 6"):
-        cnn.load_digit_classifier(tmp_path / "missing.pt")
+        hub.load_digit_classifier(tmp_path / "missing.pt")
 
 
 def test_predict_digit_resamples_and_checks_input() -> None:
@@ -156,33 +156,33 @@ def test_predict_digit_resamples_and_checks_input() -> None:
     model = cnn.RawAudioCNN("m5", channels=8, input_sr=16000, model_sr=8000).eval()
     model.labels = tuple(str(i) for i in range(10))
     clip = torch.randn(16000) * 0.1
-    same = cnn.predict_digit(model, clip, 16000)
+    same = hub.predict_digit(model, clip, 16000)
     assert not same.resampled and same.probabilities.shape == (10,)
     assert math.isclose(float(same.probabilities.sum()), 1.0, rel_tol=1e-5)
     from audiomap_lib.io import resample
 
     at_8k = resample(clip, 16000, 8000)
-    p = cnn.predict_digit(model, at_8k, 8000)
+    p = hub.predict_digit(model, at_8k, 8000)
     assert p.resampled and p.input_sr == 8000 and p.model_sr == 16000 and "resampled 8000 -> 16000 Hz" in str(p)
     with torch.no_grad():
         direct = model(resample(at_8k, 8000, 16000).view(1, 1, -1)).softmax(-1)[0]
     torch.testing.assert_close(p.probabilities, direct)
-    assert cnn.predict_digit(model, clip[None], 16000).label == same.label
+    assert hub.predict_digit(model, clip[None], 16000).label == same.label
     with pytest.raises(ValueError, match="mono"):
-        cnn.predict_digit(model, torch.randn(2, 16000), 16000)
+        hub.predict_digit(model, torch.randn(2, 16000), 16000)
     with pytest.raises(ValueError, match="shape"):
-        cnn.predict_digit(model, torch.randn(1, 1, 16000), 16000)
+        hub.predict_digit(model, torch.randn(1, 1, 16000), 16000)
     with pytest.raises(TypeError):
-        cnn.predict_digit(model, torch.zeros(16000, dtype=torch.int16), 16000)
+        hub.predict_digit(model, torch.zeros(16000, dtype=torch.int16), 16000)
     with pytest.raises(ValueError, match="100 ms"):
-        cnn.predict_digit(model, torch.randn(800), 16000)
+        hub.predict_digit(model, torch.randn(800), 16000)
     with pytest.raises(ValueError, match="sr"):
-        cnn.predict_digit(model, clip, 0)
+        hub.predict_digit(model, clip, 0)
 
 
 def test_log_energy_front_end_and_loudness_normalisation() -> None:
     torch.manual_seed(4)
-    model = cnn.RawAudioCNN("m5", channels=8, first_activation="log_energy").eval()
+    model = cnn.RawAudioCNN("m5", channels=8, input_sr=16000, first_activation="log_energy").eval()
     assert count_parameters(model) == _m5_params(8, 10)  # same weights, another nonlinearity
     x = torch.randn(2, 1, 16000) * 0.1
     with torch.no_grad():
@@ -191,4 +191,4 @@ def test_log_energy_front_end_and_loudness_normalisation() -> None:
     y = pool(torch.ones(1, 2, 9) * 2)
     assert y.shape == (1, 2, 2) and torch.allclose(y, torch.log(torch.tensor(4.0 + 1e-4)))
     with pytest.raises(ValueError, match="first_activation"):
-        cnn.RawAudioCNN("m5", first_activation="tanh")
+        cnn.RawAudioCNN("m5", input_sr=16000, first_activation="tanh")

@@ -238,3 +238,18 @@ def test_apply_fir_errors() -> None:
         conv.apply_fir(torch.zeros(10), torch.ones(3), mode="same")
     with pytest.raises(ValueError, match="kernel must be 1-D"):
         conv.apply_fir(torch.zeros(10), torch.ones(1, 3))
+
+
+def test_frequency_response_fft_grid_equals_direct_evaluation() -> None:
+    h = conv.make_lowpass_fir(1000.0, 16000, 31)
+    f, gain = conv.compute_frequency_response(h, 16000, n_fft=256)
+    assert f.shape == gain.shape == (129,) and f[-1] == 8000 and gain.dtype == torch.float64
+    _, direct = conv.compute_frequency_response(h, 16000, freqs_hz=f)
+    torch.testing.assert_close(gain, direct)
+    _, h_scipy = scipy.signal.freqz(h.numpy(), worN=f.numpy(), fs=16000)
+    np.testing.assert_allclose(gain.numpy(), np.abs(h_scipy), atol=1e-6)
+    # a bank of kernels (C, K), in dB
+    _, db = conv.compute_frequency_response(torch.stack([h, 2 * h]), 16000, freqs_hz=[0.0], db=True)
+    torch.testing.assert_close(db[:, 0], torch.tensor([0.0, 20 * np.log10(2)], dtype=torch.float64), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="kernel is empty"):
+        conv.compute_frequency_response([], 16000)

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from audiomap_lib.data.datasets import AudioClipDataset, get_digit_datasets, make_loader, pad_collate
+from audiomap_lib.data.datasets import AudioClipDataset, get_datasets, get_digit_datasets, make_loader, pad_collate
 from audiomap_lib.data.manifest import compute_sha256, write_manifest
 
 LABELS = ("zero", "one", "two")
@@ -138,3 +138,25 @@ def test_get_digit_datasets_offline_switch(manifest, monkeypatch):
     assert sets["train"].labels == digits.DIGITS and sets["train"].sr == 16000
     wav, label = sets["validation"][0]
     assert wav.shape == (1, sets["validation"].rows[0]["samples"]) and label in (0, 1, 2)
+
+
+def test_get_datasets_serves_drums_and_digits(manifest, monkeypatch):
+    from audiomap_lib.data import digits, drums
+
+    built = []
+
+    def fake_build(profile=None, root=None, force=False):
+        built.append((profile, root))
+        return manifest
+
+    monkeypatch.setattr(drums, "build_drum_hits", fake_build)
+    monkeypatch.setattr(drums, "DRUM_LABELS", LABELS)  # the tiny corpus's labels stand in for the drums'
+    sets = get_datasets("drums", profile="quick", root="kits")
+    assert built == [("quick", "kits")] and list(sets) == ["train", "validation", "test"]
+    assert sets["test"].labels == LABELS
+    monkeypatch.setattr(digits, "build_spoken_digits", fake_build)
+    assert get_datasets("digits", "offline", profile="quick")["train"].labels == digits.DIGITS
+    with pytest.raises(ValueError, match="corpus must be one of"):
+        get_datasets("birds")
+    with pytest.raises(ValueError, match="source must be one of \\('offline',\\) for corpus='drums'"):
+        get_datasets("drums", "sc09")

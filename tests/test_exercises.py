@@ -1,4 +1,4 @@
-"""The exercise checks (audiomap_lib.exercises): solutions pass, wrong answers fail helpfully."""
+"""The exercise graders (audiomap_lib.exercises): solutions pass, wrong answers fail helpfully."""
 from __future__ import annotations
 
 import inspect
@@ -18,9 +18,9 @@ CHAPTER_NOTEBOOKS = {3: "03_convolution", 4: "04_gru", 5: "05_attention", 6: "06
 
 
 @pytest.mark.parametrize("name", ex.list_exercises())
-def test_every_solution_passes_its_check(name: str) -> None:
+def test_every_solution_passes_its_grader(name: str) -> None:
     entry = ex.EXERCISES[name]
-    result = entry["check"](entry["solution"])
+    result = entry["grade"](entry["solution"])
     assert result.passed, str(result)
     assert "PASS" in str(result) and "passed" in result._repr_html_()
 
@@ -50,7 +50,7 @@ def _stub(*args, **kwargs):
 
 @pytest.mark.parametrize("name", ex.list_exercises())
 def test_unwritten_exercise_says_so(name: str) -> None:
-    result = ex.EXERCISES[name]["check"](_stub)
+    result = ex.EXERCISES[name]["grade"](_stub)
     assert not result.passed and "NotImplementedError" in result.message
 
 
@@ -58,7 +58,7 @@ def test_flip_without_flipping_shows_expected_and_got() -> None:
     def no_flip(x, w):
         return F.conv1d(x.view(1, 1, -1), w.view(1, 1, -1), padding=len(w) - 1).view(-1)
 
-    result = ex.check_flip(no_flip)
+    result = ex.grade_flip(no_flip)
     assert not result.passed
     assert "the seed's example" in result.message and "values differ" in result.message
     text = str(result)
@@ -66,20 +66,20 @@ def test_flip_without_flipping_shows_expected_and_got() -> None:
 
 
 def test_output_length_without_dilation_names_the_case() -> None:
-    result = ex.check_output_length(lambda length, kernel, stride=1, padding=0, dilation=1: (length + 2 * padding - kernel) // stride + 1)
+    result = ex.grade_output_length(lambda length, kernel, stride=1, padding=0, dilation=1: (length + 2 * padding - kernel) // stride + 1)
     assert not result.passed and "dilation=4" in result.message and "expected 92, got 98" in result.message
 
 
 def test_output_length_float_is_refused() -> None:
-    result = ex.check_output_length(lambda length, kernel, stride=1, padding=0, dilation=1: (length - kernel) / stride + 1.0)
+    result = ex.grade_output_length(lambda length, kernel, stride=1, padding=0, dilation=1: (length - kernel) / stride + 1.0)
     assert not result.passed and "expected an int" in result.message
 
 
-def test_centred_padding_is_not_causal() -> None:
-    def centred(x, w, dilation=1):
+def test_centered_padding_is_not_causal() -> None:
+    def centered(x, w, dilation=1):
         return F.conv1d(x, w, dilation=dilation, padding="same")
 
-    result = ex.check_causal_conv(centred)
+    result = ex.grade_causal_conv(centered)
     assert not result.passed and "not causal" in result.message and "hint" in str(result)
 
 
@@ -87,32 +87,32 @@ def test_conv_that_ignores_stride_reports_shapes() -> None:
     def no_stride(x, w, stride=1, padding=0, dilation=1):
         return F.conv1d(x, w, padding=padding, dilation=dilation)
 
-    result = ex.check_conv_output(no_stride)
+    result = ex.grade_conv_output(no_stride)
     assert not result.passed and "stride 2" in result.message and "wrong shape" in result.message
 
 
 def test_rectangular_window_lowpass_fails_the_stop_band() -> None:
-    result = ex.check_lowpass(lambda c, sr, n: make_lowpass_fir(c, sr, n, window="rectangular"))
+    result = ex.grade_lowpass(lambda c, sr, n: make_lowpass_fir(c, sr, n, window="rectangular"))
     assert not result.passed and "stop band" in result.message and "at most -40 dB" in result.message
 
 
 def test_lowpass_with_wrong_length_or_type() -> None:
-    assert "expected 101 taps" in ex.check_lowpass(lambda c, sr, n: make_lowpass_fir(c, sr, n)[:-1]).message
-    assert "expected a 1-D tensor" in ex.check_lowpass(lambda c, sr, n: [0.0] * n).message
+    assert "expected 101 taps" in ex.grade_lowpass(lambda c, sr, n: make_lowpass_fir(c, sr, n)[:-1]).message
+    assert "expected a 1-D tensor" in ex.grade_lowpass(lambda c, sr, n: [0.0] * n).message
 
 
 def test_lowpass_alone_is_not_a_bandpass() -> None:
-    result = ex.check_bandpass(lambda lo, hi, sr, n: make_lowpass_fir(hi, sr, n))
+    result = ex.grade_bandpass(lambda lo, hi, sr, n: make_lowpass_fir(hi, sr, n))
     assert not result.passed and "below the band" in result.message
 
 
 def test_subtracting_lowpasses_is_also_accepted() -> None:
-    result = ex.check_bandpass(lambda lo, hi, sr, n: make_lowpass_fir(hi, sr, n) - make_lowpass_fir(lo, sr, n))
+    result = ex.grade_bandpass(lambda lo, hi, sr, n: make_lowpass_fir(hi, sr, n) - make_lowpass_fir(lo, sr, n))
     assert result.passed, str(result)
 
 
 def test_not_a_function() -> None:
-    assert not ex.check_flip(42).passed
+    assert not ex.grade_flip(42).passed
 
 
 def test_result_display() -> None:
@@ -125,7 +125,7 @@ def test_result_display() -> None:
 
 
 def test_chapter_6_has_its_exercises() -> None:
-    assert set(ex.list_exercises(6)) >= {"m5_output_length", "collate", "noise_at_snr", "confusion_matrix", "centre_frequency"}
+    assert set(ex.list_exercises(6)) >= {"m5_output_length", "collate", "noise_at_snr", "confusion_matrix", "center_frequency"}
 
 
 def test_m5_length_without_pool_floor_names_the_case() -> None:
@@ -135,7 +135,7 @@ def test_m5_length_without_pool_floor_names_the_case() -> None:
             n = n // 4
         return n
 
-    result = ex.check_m5_output_length(no_first_layer)
+    result = ex.grade_m5_output_length(no_first_layer)
     assert not result.passed and "length=8000" in result.message and "expected 30, got 125" in result.message
 
 
@@ -147,7 +147,7 @@ def test_collate_padding_at_the_start_is_refused() -> None:
             out[i, :, out.shape[-1] - w.shape[-1]:] = w
         return out, torch.tensor([y for _, y in batch]), lengths
 
-    result = ex.check_collate(pad_front)
+    result = ex.grade_collate(pad_front)
     assert not result.passed and "different lengths" in result.message and "waveforms: values differ" in result.message
 
 
@@ -156,22 +156,22 @@ def test_collate_float_lengths_are_refused() -> None:
         w, y, n = ex.solution_collate(batch)
         return w, y, n.float()
 
-    assert "lengths: expected dtype torch.int64" in ex.check_collate(float_lengths).message
+    assert "lengths: expected dtype torch.int64" in ex.grade_collate(float_lengths).message
 
 
 def test_noise_with_amplitude_instead_of_power_ratio() -> None:
     def amplitude(x, n, snr_db):
         return x + (x.pow(2).mean() / n.pow(2).mean()).sqrt() * 10 ** (-snr_db / 10) * n
 
-    result = ex.check_noise_at_snr(amplitude)
+    result = ex.grade_noise_at_snr(amplitude)
     assert not result.passed and "snr_db=20.0" in result.message and "power" in str(result)
 
 
 def test_transposed_confusion_matrix_fails_on_the_asymmetric_case() -> None:
-    result = ex.check_confusion_matrix(lambda p, t, k: ex.solution_confusion_matrix(t, p, k))
+    result = ex.grade_confusion_matrix(lambda p, t, k: ex.solution_confusion_matrix(t, p, k))
     assert not result.passed and "values differ" in result.message
 
 
-def test_centre_frequency_in_bins_not_hz() -> None:
-    result = ex.check_centre_frequency(lambda k, sr, n_fft=512: float(torch.fft.rfft(k, n=n_fft).abs().argmax()))
+def test_center_frequency_in_bins_not_hz() -> None:
+    result = ex.grade_center_frequency(lambda k, sr, n_fft=512: float(torch.fft.rfft(k, n=n_fft).abs().argmax()))
     assert not result.passed and "Hz" in result.message and "k * sr / n_fft" in str(result)

@@ -350,3 +350,50 @@ def test_check_mono_flattens_one_channel_and_refuses_stereo() -> None:
     assert check_mono(torch.zeros(10)).shape == (10,)
     with pytest.raises(ValueError, match="mono"):
         check_mono(torch.zeros(2, 10), name="clip")
+
+
+def test_trim_silence_cuts_digital_silence():
+    tone = torch.sin(torch.arange(1600) * 0.3)
+    wav = torch.cat([torch.zeros(3200), tone, torch.zeros(800)])
+    out = io.trim_silence(wav, 16000)
+    assert abs(out.shape[0] - 1600) <= 160
+    assert io.trim_silence(torch.zeros(1000), 16000).numel() == 0
+    with pytest.raises(ValueError, match="waveform must have shape"):
+        io.trim_silence(torch.zeros(2, 100), 16000)
+    with pytest.raises(ValueError, match="frame_ms"):
+        io.trim_silence(wav, 16000, frame_ms=0)
+
+
+def test_truncated_wav_is_refused(tmp_path):
+    path = tmp_path / "cut.wav"
+    sf.write(str(path), np.zeros(16_000, dtype=np.float32), 16_000, subtype="PCM_16")
+    data = path.read_bytes()
+    path.write_bytes(data[: 44 + 2 * 478])  # the header still announces 16000 frames
+    with pytest.raises(ValueError, match=r"truncated: its WAV header announces 16000 frames, the file holds 478"):
+        io.load_audio(path)
+    whole = tmp_path / "whole.wav"
+    whole.write_bytes(data)
+    wav, sr = io.load_audio(whole)
+    assert wav.shape == (1, 16_000) and sr == 16_000
+
+
+def test_rms_of_large_signals_and_bad_levels():
+    big = torch.full((1000,), 1e25)
+    assert torch.isclose(io.compute_rms(big), torch.tensor(1e25), rtol=1e-6)
+    out = io.normalize_rms(big, rms=0.1)
+    assert torch.allclose(out, torch.full((1000,), 0.1))
+    for bad in (float("nan"), float("inf"), 0, -1, True, "0.1"):
+        with pytest.raises(ValueError, match="rms"):
+            io.normalize_rms(torch.ones(10) * 0.01, rms=bad)
+        with pytest.raises(ValueError, match="peak"):
+            io.normalize_peak(torch.ones(10) * 0.01, peak=bad)
+
+
+def test_save_audio_refuses_channels_last_and_unknown_subtypes(tmp_path):
+    stereo = np.zeros((16_000, 2), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"looks like \(samples, channels\).*waveform.T"):
+        io.save_audio(tmp_path / "x.wav", stereo, 16_000)
+    io.save_audio(tmp_path / "x.wav", stereo.T, 16_000)
+    assert sf.info(str(tmp_path / "x.wav")).channels == 2
+    with pytest.raises(ValueError, match="subtype"):
+        io.save_audio(tmp_path / "y.wav", stereo.T, 16_000, subtype="PCM_17")

@@ -25,7 +25,7 @@ def test_front_end_is_the_chapter_2_log_mel_minus_its_mean() -> None:
 
 
 def test_front_end_gain_invariance_and_errors() -> None:
-    fe = models.LogMelFrontEnd().eval()
+    fe = models.LogMelFrontEnd(sr=16000).eval()
     x = _clips()
     a, _ = fe(x)
     b, _ = fe(4.0 * x)
@@ -37,7 +37,7 @@ def test_front_end_gain_invariance_and_errors() -> None:
 
 
 def test_spec_augment_only_while_training() -> None:
-    fe = models.LogMelFrontEnd(freq_masks=2, time_masks=2)
+    fe = models.LogMelFrontEnd(sr=16000, freq_masks=2, time_masks=2)
     x = _clips()
     fe.eval()
     a, _ = fe(x)
@@ -53,7 +53,7 @@ def test_spec_augment_only_while_training() -> None:
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_gru_classifier_answers_do_not_depend_on_batch_padding(pooling: str, bidirectional: bool) -> None:
     torch.manual_seed(1)
-    m = models.GRUClassifier(n_classes=4, hidden=8, pooling=pooling, bidirectional=bidirectional).eval()
+    m = models.GRUClassifier(n_classes=4, hidden=8, pooling=pooling, bidirectional=bidirectional, sr=16000).eval()
     x = _clips(3, 4800)
     lengths = torch.tensor([4800, 3200, 1600])
     for i, n in enumerate(lengths.tolist()):
@@ -77,4 +77,4 @@ def test_gru_classifier_answers_do_not_depend_on_batch_padding(pooling: str, bid
 
 def test_gru_classifier_rejects_unknown_pooling() -> None:
     with pytest.raises(ValueError, match="pooling"):
-        models.GRUClassifier(pooling="max")
+        models.GRUClassifier(pooling="max", sr=16000)

@@ -47,7 +47,7 @@ def test_plot_waveform_uses_given_axes(tone) -> None:
 
 
 def test_plot_waveform_new_axes_start_and_stem(tone) -> None:
-    ax = plots.plot_waveform(tone[:20].unsqueeze(0), SR, start=1.0, stem=True)
+    ax = plots.plot_waveform(tone[:20].unsqueeze(0), SR, start_s=1.0, stem=True)
     assert isinstance(ax, matplotlib.axes.Axes)
     assert ax.get_xlim()[0] == pytest.approx(1.0)
     assert ax.get_xlabel() == "time (s)"

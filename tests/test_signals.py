@@ -76,7 +76,7 @@ def test_make_chirp_constant_exponential_is_a_sine() -> None:
 
 
 def test_make_chirp_errors() -> None:
-    with pytest.raises(ValueError, match="f0 > 0"):
+    with pytest.raises(ValueError, match="f0_hz > 0"):
         signals.make_chirp(0, 100, 0.1, 8000, method="exponential")
     with pytest.raises(ValueError, match="method"):
         signals.make_chirp(10, 100, 0.1, 8000, method="quadratic")
@@ -194,7 +194,7 @@ def test_noise_errors() -> None:
 
 def test_adsr_knots() -> None:
     sr = 1000
-    env = signals.make_adsr_envelope(1.0, sr, attack=0.1, decay=0.2, sustain=0.5, release=0.3)
+    env = signals.make_adsr_envelope(1.0, sr, attack_s=0.1, decay_s=0.2, sustain=0.5, release_s=0.3)
     assert env.shape == (1000,)
     e = env.numpy()
     assert e[0] == 0.0
@@ -211,24 +211,24 @@ def test_adsr_knots() -> None:
 
 def test_adsr_errors() -> None:
     with pytest.raises(ValueError, match="exceeds duration"):
-        signals.make_adsr_envelope(0.3, 1000, attack=0.1, decay=0.1, release=0.2)
+        signals.make_adsr_envelope(0.3, 1000, attack_s=0.1, decay_s=0.1, release_s=0.2)
     with pytest.raises(ValueError, match="sustain"):
         signals.make_adsr_envelope(1.0, 1000, sustain=1.5)
     with pytest.raises(ValueError, match="attack"):
-        signals.make_adsr_envelope(1.0, 1000, attack=-0.1)
+        signals.make_adsr_envelope(1.0, 1000, attack_s=-0.1)
 
 
 def test_make_fade() -> None:
     sr = 1000
     x = torch.ones(100)
-    y = signals.make_fade(x, sr, fade_in=0.01, fade_out=0.02)
+    y = signals.make_fade(x, sr, fade_in_s=0.01, fade_out_s=0.02)
     np.testing.assert_allclose(y[:10].numpy(), np.linspace(0, 1, 10), atol=1e-7)
     np.testing.assert_allclose(y[-20:].numpy(), np.linspace(1, 0, 20), atol=1e-7)
     assert torch.equal(y[10:80], torch.ones(70))
-    st = signals.make_fade(torch.ones(2, 100), sr, fade_in=0.01, fade_out=0.0)
+    st = signals.make_fade(torch.ones(2, 100), sr, fade_in_s=0.01, fade_out_s=0.0)
     assert st.shape == (2, 100)
     assert torch.equal(st[0], st[1]) and st[0, 0] == 0 and st[0, -1] == 1
     with pytest.raises(ValueError, match="must fit"):
-        signals.make_fade(x, sr, fade_in=0.06, fade_out=0.06)
-    with pytest.raises(ValueError, match="must fit"):
-        signals.make_fade(x, sr, fade_in=-0.01)
+        signals.make_fade(x, sr, fade_in_s=0.06, fade_out_s=0.06)
+    with pytest.raises(ValueError, match="fade_in_s must be"):
+        signals.make_fade(x, sr, fade_in_s=-0.01)

@@ -1,4 +1,4 @@
-"""audiomap_lib.training: the course trainer and its metrics."""
+"""audiomap_lib.training: the course trainer, its metrics, History and resumable training states."""
 from __future__ import annotations
 
 import math
@@ -130,12 +130,105 @@ def test_metrics_against_numpy() -> None:
 
 def test_plots_return_axes_and_count_parameters() -> None:
     matplotlib.use("Agg")
+    from audiomap_lib import plots
     h = tr.History(train_loss=[1.0, 0.5], train_acc=[0.5, 0.8], val_loss=[1.1, 0.7], val_acc=[0.4, 0.7],
                    lr=[1e-3, 1e-4], seconds=[1.0, 1.0], samples_per_second=[10.0, 10.0], best_epoch=2)
-    assert tr.plot_history(h, "loss") is not None
-    ax = tr.plot_history(h, "accuracy")
+    assert plots.plot_history(h, "loss") is not None
+    ax = plots.plot_history(h, "accuracy")
     assert ax.get_ylabel() == "accuracy (%)"
-    ax = tr.plot_confusion_matrix(torch.eye(3, dtype=torch.int64) * 5, ["a", "b", "c"], normalize=True)
+    ax = plots.plot_confusion_matrix(torch.eye(3, dtype=torch.int64) * 5, ["a", "b", "c"], normalize=True)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
     assert tr.count_parameters(TinyNet()) == 65 * 3 + 3
     assert h.total_seconds == 2.0 and h.best_val_acc == 0.7
+
+
+class _DropNet(TinyNet):
+    """TinyNet with dropout, so that the run draws from torch's global generator too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drop = nn.Dropout(0.3)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.lin(self.drop(torch.fft.rfft(x[:, 0], n=128).abs().log1p()))
+
+
+def _resumable_run(state_path, crash_at: int | None = None) -> tuple[nn.Module, tr.History]:
+    """3 epochs of 4 shuffled batches, with dropout and a noisy augmentation (global RNG)."""
+    from audiomap_lib.data.datasets import make_loader
+
+    torch.manual_seed(0)
+    np.random.seed(0)
+    model = _DropNet()
+    clips = [(x[i], int(y[i])) for x, y, _ in _tones(64, 1) for i in range(len(y))]
+    train = make_loader(clips, 16, shuffle=True, seed=5)
+    calls = [0]
+
+    def augment(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        calls[0] += 1
+        if crash_at is not None and calls[0] == crash_at:
+            raise KeyboardInterrupt("simulated interruption")
+        return x + 0.05 * torch.randn_like(x)
+
+    h = tr.fit(model, train, _tones(32, 2), epochs=3, lr=0.05, schedule="onecycle", augment=augment,
+               state_path=state_path, device="cpu", progress=False, verbose=False)
+    return model, h
+
+
+def test_training_state_resumes_exactly(tmp_path) -> None:
+    reference, h_ref = _resumable_run(None)
+    state = tmp_path / "run" / "state.pt"
+    with pytest.raises(KeyboardInterrupt):
+        _resumable_run(state, crash_at=7)  # in epoch 2 of 3 (4 batches per epoch): epoch 1 is on disk
+    saved = torch.load(state, weights_only=True)
+    assert saved["epoch"] == 1 and saved["step"] == 4 and not saved["extra"]["finished"]
+    resumed, h = _resumable_run(state)  # a fresh process would do the same: new model, new loader
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    timing = ("seconds", "samples_per_second")
+    assert {k: v for k, v in h.to_dict().items() if k not in timing} == {k: v for k, v in h_ref.to_dict().items() if k not in timing}
+    again, h_again = _resumable_run(state)  # a finished state: nothing more to train
+    assert h_again.epochs == 3 and all(torch.equal(a, b) for a, b in zip(reference.parameters(), again.parameters()))
+    with pytest.raises(ValueError, match="other settings"):
+        tr.fit(_DropNet(), _tones(64, 1), _tones(32, 2), epochs=5, state_path=state, device="cpu",
+               progress=False, verbose=False)
+
+
+def test_save_and_load_training_state_round_trip(tmp_path) -> None:
+    import random
+
+    model = TinyNet()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)
+    g = torch.Generator().manual_seed(3)
+    history = tr.History(loss=[1.0, 0.5])
+    path = tr.save_training_state(tmp_path / "s.pt", model, opt, sched, step=2, epoch=1, history=history,
+                                  generators={"g": g}, note="x")
+    expect = (random.random(), float(np.random.rand()), float(torch.rand(())), float(torch.rand((), generator=g)))
+    random.random(), np.random.rand(), torch.rand(())  # move every generator on
+    other = TinyNet()
+    out = tr.load_training_state(path, other, torch.optim.AdamW(other.parameters(), lr=1e-3),
+                                 torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10), generators={"g": g})
+    assert (random.random(), float(np.random.rand()), float(torch.rand(())), float(torch.rand((), generator=g))) == expect
+    assert out["step"] == 2 and out["epoch"] == 1 and out["extra"] == {"note": "x"}
+    assert out["history"].loss == [1.0, 0.5]
+    assert torch.equal(other.lin.weight, model.lin.weight)
+    with pytest.raises(ValueError, match="scheduler"):
+        tr.load_training_state(path, other, opt)
+    with pytest.raises(ValueError, match="not a training state"):
+        tr.load_training_state(tr.save_checkpoint(tmp_path / "w.pt", model), other, opt, sched)
+
+
+def test_history_logs_any_named_metric() -> None:
+    h = tr.History()
+    h.log(critic_loss=1.0, generator_loss=2.0)
+    h.log(critic_loss=0.5, gradient_penalty=0.1)
+    assert h.epochs == 2 and h.critic_loss == [1.0, 0.5] and h["critic_loss"] == [1.0, 0.5]
+    assert math.isnan(h.generator_loss[1]) and math.isnan(h.gradient_penalty[0])
+    assert repr(tr.History.from_dict(h.to_dict()).to_dict()) == repr(h.to_dict())  # nan != nan, so compare text
+    with pytest.raises(AttributeError, match="critic_loss"):
+        _ = h.val_acc
+    with pytest.raises(ValueError, match="taken"):
+        h.log(epochs=1.0)
+    with pytest.raises(ValueError, match="same number"):
+        tr.History(a=[1.0], b=[1.0, 2.0])

@@ -1,10 +1,15 @@
-"""One source of truth: the step-by-step code in a notebook equals the library's.
+"""Twins: the step-by-step code in a notebook gives the library's values on stated cases.
 
 A chapter that builds a function from scratch marks the cell that defines it
 with a first line ``# twin: audiomap_lib.<module>.<name>``. This test runs that
-cell on its own (with the imports listed in ``PRELUDE``) and checks that the
-notebook's function and the library's give the same results on the inputs
-in ``CASES``. If a chapter and the library drift apart, this fails.
+cell on its own (with the imports listed in ``PRELUDE``) and checks, on the
+inputs in ``CASES``, that the notebook's function and the library's return the
+same values with the same dtype, shape and device, and, where the library's
+result is differentiable, the same gradients with respect to every floating-point
+input. The guarantee is "the same results on these cases", not "the same code":
+the cases cover the library's branches (window kinds, ``mu`` values, padding
+modes, masks, optional biases, float32 and float64 inputs, and the GPU when
+there is one). A ``# twin:`` name used by two cells fails the test.
 """
 from __future__ import annotations
 
@@ -33,20 +38,30 @@ CASES: dict[str, list[tuple[tuple, dict]]] = {
         ((torch.randn(1000, generator=_g(0)), 256, 64), {}),
         ((torch.randn(2, 777, generator=_g(1)), 100, 100), {}),
     ],
-    "audiomap_lib.spectral.make_window": [((512,), {}), ((33, "hamming"), {})],
+    "audiomap_lib.spectral.make_window": [((512,), {}), ((33, "hamming"), {}), ((16, "rectangular"), {})],
     "audiomap_lib.spectral.compute_stft": [
         ((torch.randn(4000, generator=_g(2)), 512, 128), {}),
         ((torch.randn(2, 3000, generator=_g(3)), 256, 100), {"center": False}),
+        ((torch.randn(1500, generator=_g(31)), 128, 32), {"window": "hamming"}),
+        ((torch.randn(1500, generator=_g(32)), 64, 16), {"window": "rectangular", "center": False}),
+        ((torch.randn(1500, generator=_g(33)), 64, 16), {"window": torch.hann_window(64, periodic=False)}),
     ],
     "audiomap_lib.digital.quantize_uniform": [
         ((torch.rand(500, generator=_g(4)) * 2 - 1, 3), {}),
         ((torch.rand(500, generator=_g(5)) * 2 - 1, 8), {}),
+        ((torch.rand(500, generator=_g(34)) * 2 - 1, 1), {}),
+        ((torch.rand(500, generator=_g(35), dtype=torch.float64) * 2 - 1, 16), {}),
     ],
-    "audiomap_lib.digital.encode_mu_law": [((torch.rand(500, generator=_g(6)) * 2 - 1,), {})],
-    "audiomap_lib.digital.decode_mu_law": [((torch.arange(256),), {})],
+    "audiomap_lib.digital.encode_mu_law": [
+        ((torch.rand(500, generator=_g(6)) * 2 - 1,), {}),
+        ((torch.rand(500, generator=_g(36)) * 2 - 1,), {"mu": 15}),
+        ((torch.tensor([-1.0, 0.0, 1.0]),), {"mu": 1}),
+    ],
+    "audiomap_lib.digital.decode_mu_law": [((torch.arange(256),), {}), ((torch.arange(16),), {"mu": 15})],
     "audiomap_lib.conv.convolve_full": [
         ((torch.tensor([1.0, 3, 2, 1]), torch.tensor([1.0, 0, 2])), {}),
         ((torch.randn(50, generator=_g(7)), torch.randn(9, generator=_g(8))), {}),
+        ((torch.randn(30, generator=_g(37), dtype=torch.float64), torch.randn(4, generator=_g(38))), {}),
     ],
     "audiomap_lib.conv.correlate": [
         ((torch.randn(40, generator=_g(9)), torch.randn(5, generator=_g(10))), {}),
@@ -126,27 +141,32 @@ CASES: dict[str, list[tuple[tuple, dict]]] = {
 }
 
 
-def _twin_cells() -> dict[str, tuple[Path, str, list[str]]]:
+def _twin_cells(notebooks: list[Path]) -> tuple[dict[str, tuple[Path, str, list[str]]], dict[str, list[str]]]:
     """Each twin: (notebook, its cell's source, the sources of the notebook's earlier twin cells).
 
     A twin may call twins defined above it in the same notebook (``gru_forward`` calls
-    ``gru_cell``), so those are run first, in notebook order.
+    ``gru_cell``), so those are run first, in notebook order. Also returns the twin names
+    marked more than once, each with the cells that mark it (the first is kept above).
     """
     found: dict[str, tuple[Path, str, list[str]]] = {}
-    for nb in sorted(NOTEBOOKS.glob("*.ipynb")):
+    places: dict[str, list[str]] = {}
+    for nb in sorted(notebooks):
         earlier: list[str] = []
-        for cell in json.loads(nb.read_text())["cells"]:
+        for index, cell in enumerate(json.loads(nb.read_text())["cells"]):
             if cell["cell_type"] != "code":
                 continue
             src = "".join(cell["source"])
             first = src.lstrip().splitlines()[0] if src.strip() else ""
             if first.startswith("# twin:"):
-                found[first.split(":", 1)[1].strip()] = (nb, src, list(earlier))
+                name = first.split(":", 1)[1].strip()
+                places.setdefault(name, []).append(f"{nb.name} cell {index}")
+                found.setdefault(name, (nb, src, list(earlier)))
                 earlier.append(src)
-    return found
+    return found, {name: where for name, where in places.items() if len(where) > 1}
 
 
-TWINS = _twin_cells()
+TWINS, DUPLICATE_TWINS = _twin_cells(list(NOTEBOOKS.glob("*.ipynb")))
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"))]
 
 
 def _resolve(dotted: str) -> Callable[..., Any]:
@@ -154,21 +174,76 @@ def _resolve(dotted: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)
 
 
-def _same(a: Any, b: Any) -> None:
-    if isinstance(a, torch.Tensor):
-        assert isinstance(b, torch.Tensor) and a.shape == b.shape, (a.shape, getattr(b, "shape", None))
-        if a.is_floating_point() or a.is_complex():
-            torch.testing.assert_close(a.to(b.dtype), b, rtol=1e-5, atol=1e-5)
+def _same(ours: Any, theirs: Any, what: str = "result") -> None:
+    """Assert that the notebook's value equals the library's: type, dtype, shape, device, values."""
+    if isinstance(theirs, torch.Tensor):
+        assert isinstance(ours, torch.Tensor), f"{what}: the notebook returns {type(ours).__name__}, the library a tensor"
+        assert ours.dtype == theirs.dtype, f"{what}: dtype {ours.dtype} in the notebook, {theirs.dtype} in the library"
+        assert ours.shape == theirs.shape, f"{what}: shape {tuple(ours.shape)} in the notebook, {tuple(theirs.shape)} in the library"
+        assert ours.device == theirs.device, f"{what}: device {ours.device} in the notebook, {theirs.device} in the library"
+        if theirs.is_floating_point() or theirs.is_complex():
+            torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5, msg=lambda m: f"{what}: {m}")
         else:
-            assert torch.equal(a.to(b.dtype), b)
-    elif isinstance(a, (tuple, list)):
-        assert len(a) == len(b)
-        for x, y in zip(a, b):
-            _same(x, y)
-    elif isinstance(a, float):
-        assert math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+            assert torch.equal(ours, theirs), f"{what}: values differ"
+    elif isinstance(theirs, (tuple, list)):
+        assert isinstance(ours, type(theirs)) and len(ours) == len(theirs), f"{what}: {ours!r} vs {theirs!r}"
+        for i, (x, y) in enumerate(zip(ours, theirs)):
+            _same(x, y, f"{what}[{i}]")
+    elif isinstance(theirs, (bool, int, float)):
+        assert type(ours) is type(theirs), f"{what}: {type(ours).__name__} in the notebook, {type(theirs).__name__} in the library"
+        assert math.isclose(ours, theirs, rel_tol=1e-6, abs_tol=1e-9), f"{what}: {ours} vs {theirs}"
     else:
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5, atol=1e-6)
+
+
+def _prepare(value: Any, device: str) -> Any:
+    """A fresh copy of an argument on ``device``; floating-point tensors become leaves that need gradients."""
+    if isinstance(value, torch.Tensor):
+        out = value.detach().clone().to(device)
+        return out.requires_grad_(True) if out.is_floating_point() else out
+    if isinstance(value, tuple):
+        return tuple(_prepare(v, device) for v in value)
+    if isinstance(value, list):
+        return [_prepare(v, device) for v in value]
+    return value
+
+
+def _leaves(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value] if value.requires_grad else []
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _leaves(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _leaves(v)]
+    return []
+
+
+def _loss(result: Any) -> torch.Tensor | None:
+    """A fixed weighted sum of every differentiable output (real and imaginary parts), or None."""
+    parts = [result] if isinstance(result, torch.Tensor) else [r for r in result if isinstance(r, torch.Tensor)] \
+        if isinstance(result, (tuple, list)) else []
+    total = None
+    for t in parts:
+        if not t.requires_grad:
+            continue
+        real = torch.view_as_real(t) if t.is_complex() else t
+        weights = torch.cos(torch.arange(real.numel(), dtype=torch.float64, device=real.device)).reshape(real.shape)
+        term = (real * weights.to(real.dtype)).sum()
+        total = term if total is None else total + term
+    return total
+
+
+def test_no_twin_name_is_marked_twice() -> None:
+    assert not DUPLICATE_TWINS, f"each '# twin:' name may mark one cell only; marked twice: {DUPLICATE_TWINS}"
+
+
+def test_a_duplicate_twin_name_is_reported(tmp_path: Path) -> None:
+    cell = {"cell_type": "code", "source": ["# twin: audiomap_lib.io.to_mono\n", "def to_mono(x):\n", "    return x\n"]}
+    for name in ("a.ipynb", "b.ipynb"):
+        (tmp_path / name).write_text(json.dumps({"cells": [cell]}))
+    found, duplicates = _twin_cells(list(tmp_path.glob("*.ipynb")))
+    assert found["audiomap_lib.io.to_mono"][0].name == "a.ipynb"
+    assert duplicates == {"audiomap_lib.io.to_mono": ["a.ipynb cell 0", "b.ipynb cell 0"]}
 
 
 def test_every_twin_has_cases() -> None:
@@ -181,8 +256,10 @@ def test_every_case_has_a_twin_in_a_notebook() -> None:
     assert not missing, f"no notebook cell is marked '# twin: ...' for {missing}"
 
 
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar")
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dotted", sorted(CASES))
-def test_notebook_twin_matches_library(dotted: str) -> None:
+def test_notebook_twin_matches_library(dotted: str, device: str) -> None:
     if dotted not in TWINS:
         pytest.fail(f"no notebook cell is marked '# twin: {dotted}'")
     nb, src, earlier = TWINS[dotted]
@@ -194,5 +271,21 @@ def test_notebook_twin_matches_library(dotted: str) -> None:
     name = dotted.rsplit(".", 1)[1]
     assert name in namespace, f"{nb.name}: the twin cell for {dotted} does not define {name}()"
     ours, theirs = namespace[name], _resolve(dotted)
-    for args, kwargs in CASES[dotted]:
-        _same(ours(*args, **kwargs), theirs(*args, **kwargs))
+    for case, (args, kwargs) in enumerate(CASES[dotted]):
+        what = f"{dotted}, case {case}"
+        our_in, their_in = _prepare((args, kwargs), device), _prepare((args, kwargs), device)
+        our_out, their_out = ours(*our_in[0], **our_in[1]), theirs(*their_in[0], **their_in[1])
+        _same(our_out, their_out, what)
+        their_loss = _loss(their_out)
+        if their_loss is None:
+            continue  # not differentiable (integer results, or no floating-point input)
+        our_loss = _loss(our_out)
+        assert our_loss is not None, f"{what}: the library's result has a gradient, the notebook's does not"
+        our_leaves, their_leaves = _leaves(our_in), _leaves(their_in)
+        our_grads = torch.autograd.grad(our_loss, our_leaves, allow_unused=True)
+        their_grads = torch.autograd.grad(their_loss, their_leaves, allow_unused=True)
+        for i, (g_ours, g_theirs) in enumerate(zip(our_grads, their_grads)):
+            if g_theirs is None or g_ours is None:
+                assert g_ours is None and g_theirs is None, f"{what}: input {i} has a gradient in one version only"
+            else:
+                _same(g_ours, g_theirs, f"{what}, gradient of input {i}")

@@ -196,3 +196,25 @@ def test_make_plain_text_has_no_quotes_in_repr() -> None:
     text = make_plain_text("flite: rms")
     assert text == "flite: rms" and repr(text) == "flite: rms" and isinstance(text, str)
     assert repr(make_plain_text(3)) == "3"
+
+
+# ---------------------------------------------------------------- argument checks, timing
+
+def test_check_positive_int_accepts_numpy_integers_and_refuses_bools_and_floats() -> None:
+    assert utils.check_positive_int(3, "n") == 3
+    assert utils.check_positive_int(np.int64(5), "n") == 5 and type(utils.check_positive_int(np.int32(5), "n")) is int
+    for bad in (0, -2, True, 3.0, 2.5, "3", None):
+        with pytest.raises(ValueError, match="n_taps must be a positive int"):
+            utils.check_positive_int(bad, "n_taps")
+    assert utils.check_non_negative_int(np.uint8(0), "seed") == 0
+    for bad in (-1, False, 1.0):
+        with pytest.raises(ValueError, match="seed must be a non-negative int"):
+            utils.check_non_negative_int(bad, "seed")
+
+
+def test_compute_median_time_s_calls_warmup_plus_repeats() -> None:
+    calls = []
+    t = utils.compute_median_time_s(lambda: calls.append(1), repeats=3, warmup=2)
+    assert len(calls) == 5 and 0 <= t < 1
+    with pytest.raises(ValueError, match="repeats"):
+        utils.compute_median_time_s(lambda: None, repeats=0)

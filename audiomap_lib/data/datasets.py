@@ -9,6 +9,10 @@ touching anything else::
     for waveforms, labels, lengths in train:       # (B, 1, T), (B,), (B,)
         ...
 
+The sample rate travels with the data: a data set and a loader report it as
+``sample_rate_hz`` (read from the manifest), a model is built with it, and
+:func:`audiomap_lib.training.fit` refuses a loader whose rate is not the model's.
+
 Clips of different lengths are zero-padded at the end by :func:`pad_collate`;
 ``lengths`` says how many samples of each row are real.
 """
@@ -25,18 +29,62 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ..io import check_sample_rate, load_audio
+from ..utils import check_non_negative_int, check_positive_int
 from .manifest import SPLITS, read_manifest
 
 __all__ = [
+    "CORPORA",
     "DIGIT_SOURCES",
     "AudioClipDataset",
+    "ClipLoader",
+    "InMemoryClips",
+    "get_datasets",
     "get_digit_datasets",
+    "get_sample_rate_hz",
     "make_loader",
     "pad_collate",
 ]
 
 DIGIT_SOURCES: tuple[str, ...] = ("offline", "sc09", "fsdd")
 """The corpora :func:`get_digit_datasets` can switch between."""
+CORPORA: dict[str, tuple[str, ...]] = {"digits": DIGIT_SOURCES, "drums": ("offline",)}
+"""The corpora of :func:`get_datasets` and the sources each can come from."""
+
+
+def _rate_of_rows(rows: Sequence[dict[str, Any]], where: str) -> int | None:
+    """The one sample rate (Hz) that manifest ``rows`` list, ``None`` if they list none.
+
+    Raises:
+        ValueError: the rows list more than one rate.
+    """
+    rates = sorted({int(r["sr"]) for r in rows if r.get("sr")})
+    if len(rates) > 1:
+        raise ValueError(
+            f"{where} lists clips at several sample rates {rates} Hz; a batch must have one rate. "
+            f"Pass sr= to AudioClipDataset to keep one rate, or resample the corpus explicitly "
+            f"(audiomap_lib.io.resample)"
+        )
+    return rates[0] if rates else None
+
+
+def get_sample_rate_hz(source: Any) -> int | None:
+    """The sample rate that a data set, loader or model works at, in Hz; ``None`` when it does not say.
+
+    Reads ``source.sample_rate_hz`` (an :class:`AudioClipDataset`, a :class:`ClipLoader`, a
+    course model, an augmentation); otherwise follows ``source.dataset`` (a plain
+    ``DataLoader``, a ``torch.utils.data.Subset``). A list of clips or batches has no rate.
+
+    Returns:
+        ``int`` (Hz) or ``None``.
+    """
+    for _ in range(8):  # loader -> Subset -> ... -> data set
+        if source is None:
+            return None
+        rate = getattr(source, "sample_rate_hz", None)
+        if rate is not None:
+            return int(rate)
+        source = getattr(source, "dataset", None)
+    return None
 
 
 class AudioClipDataset(Dataset):
@@ -61,12 +109,15 @@ class AudioClipDataset(Dataset):
             source, sr, samples, sha256, licence, detail, file``); ``rows[i]`` is the
             metadata of item ``i``.
         split, manifest, sr, transform: as given.
+        sample_rate_hz: the rate of every clip in Hz: ``sr``, or else the one rate the split's
+            manifest rows list (``None`` if they list none). Each clip is checked against it
+            when loaded.
 
     Raises:
         FileNotFoundError: no manifest.
         ValueError: unknown split, no rows in that split, a row whose label is not
-            in ``labels``, duplicate labels, or (from the manifest) a clip whose
-            rate differs from ``sr``.
+            in ``labels``, duplicate labels, a clip whose listed rate differs from
+            ``sr``, or (with ``sr=None``) rows listing more than one rate.
     """
 
     def __init__(
@@ -111,6 +162,9 @@ class AudioClipDataset(Dataset):
                         f"in {self.manifest.name}; nothing is resampled silently: pass sr=None and "
                         f"a transform that resamples (audiomap_lib.io.resample)"
                     )
+        self.sample_rate_hz: int | None = (
+            self.sr if self.sr is not None else _rate_of_rows(self.rows, f"split {split!r} of {self.manifest}")
+        )
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -124,14 +178,15 @@ class AudioClipDataset(Dataset):
             ``range(len(labels))``.
 
         Raises:
-            ValueError: the file's rate differs from ``sr``, or it has more than one channel.
+            ValueError: the file's rate differs from :attr:`sample_rate_hz`, or it has more
+                than one channel.
         """
         row = self.rows[index]
         path = row["file"]
         try:
-            wav, _file_sr = load_audio(path, sr=self.sr)
+            wav, _file_sr = load_audio(path, sr=self.sample_rate_hz)
         except ValueError as exc:
-            raise ValueError(f"clip {index} ({row['path']}): {exc}; sr={self.sr}") from exc
+            raise ValueError(f"clip {index} ({row['path']}): {exc}; sr={self.sample_rate_hz}") from exc
         if wav.shape[0] != 1:
             raise ValueError(
                 f"clip {index} ({row['path']}) has {wav.shape[0]} channels; expected mono "
@@ -154,8 +209,43 @@ class AudioClipDataset(Dataset):
     def __repr__(self) -> str:
         return (
             f"AudioClipDataset({self.manifest.name!r}, split={self.split!r}, "
-            f"clips={len(self)}, labels={len(self.labels)}, sr={self.sr})"
+            f"clips={len(self)}, labels={len(self.labels)}, sample_rate_hz={self.sample_rate_hz})"
         )
+
+
+class InMemoryClips(Dataset):
+    """Every item of a data set, loaded once and kept in memory, with the data set's sample rate (Chapter 6).
+
+    Training from memory skips the WAV decoding of each epoch; unlike a plain list of clips,
+    it still reports ``sample_rate_hz``, so :func:`audiomap_lib.training.fit` can check it.
+
+    Args:
+        dataset: e.g. an :class:`AudioClipDataset` (every item is read once, in order).
+
+    Attributes:
+        items: the ``(waveform (1, samples), label_index)`` pairs.
+        sample_rate_hz: the data set's rate in Hz (:func:`get_sample_rate_hz`; ``None`` if unknown).
+        rows, labels: the data set's, when it has them (else ``None``).
+    """
+
+    def __init__(self, dataset: Dataset) -> None:
+        n = len(dataset)  # type: ignore[arg-type]
+        self.items: list[Any] = [dataset[i] for i in range(n)]
+        self.sample_rate_hz: int | None = get_sample_rate_hz(dataset)
+        self.rows: list[dict[str, Any]] | None = getattr(dataset, "rows", None)
+        self.labels: tuple[str, ...] | None = getattr(dataset, "labels", None)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.items[index]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __repr__(self) -> str:
+        return f"InMemoryClips(clips={len(self)}, sample_rate_hz={self.sample_rate_hz})"
 
 
 def pad_collate(batch: Sequence[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -235,10 +325,11 @@ def get_digit_datasets(
 
     Returns:
         ``{"train": ..., "validation": ..., "test": ...}``, each an
-        :class:`AudioClipDataset` that checks the corpus's sample rate.
+        :class:`AudioClipDataset` whose ``sample_rate_hz`` is the rate the corpus's manifest
+        lists (every clip is checked against it when loaded).
 
     Raises:
-        ValueError: unknown ``source``.
+        ValueError: unknown ``source``, or a manifest that lists several rates.
         DownloadError: an online source while offline (the message explains the way out).
     """
     if source not in DIGIT_SOURCES:
@@ -247,18 +338,67 @@ def get_digit_datasets(
         from .digits import DIGITS, build_spoken_digits
 
         manifest = build_spoken_digits(profile=profile, root=root)
-        labels, sr = tuple(DIGITS), 16000
+        labels = tuple(DIGITS)
     elif source == "sc09":
         from .online import SC09_WORDS, prepare_speech_commands
 
         manifest = prepare_speech_commands(root=root, subset="sc09")
-        labels, sr = SC09_WORDS, 16000
+        labels = SC09_WORDS
     else:
         from .online import SC09_WORDS, prepare_fsdd
 
         manifest = prepare_fsdd(root=root)
-        labels, sr = SC09_WORDS, 8000
-    return {split: AudioClipDataset(manifest, split, labels=labels, sr=sr) for split in SPLITS}
+        labels = SC09_WORDS
+    return _make_splits(manifest, labels, f"the {source} manifest {manifest}")
+
+
+def _make_splits(manifest: Path, labels: Sequence[str], where: str) -> dict[str, AudioClipDataset]:
+    sr = _rate_of_rows(read_manifest(manifest), where)  # the data decide the rate
+    return {split: AudioClipDataset(manifest, split, labels=tuple(labels), sr=sr) for split in SPLITS}
+
+
+def get_datasets(
+    corpus: str = "digits",
+    source: str = "offline",
+    profile: str | None = None,
+    root: str | Path | None = None,
+) -> dict[str, AudioClipDataset]:
+    """The train / validation / test sets of one of the course's corpora (Chapter 1; used from Chapter 4 on).
+
+    ==========  ==========================================  ==============================
+    corpus      clips                                       sources
+    ==========  ==========================================  ==============================
+    ``digits``  the ten spoken digits, 1 s                  ``offline``, ``sc09``, ``fsdd``
+                                                            (see :func:`get_digit_datasets`)
+    ``drums``   drum one-shots, 16384 samples at 16 kHz,    ``offline`` (Debian's drum kits,
+                labels :data:`~audiomap_lib.data.drums.      :func:`~audiomap_lib.data.drums.
+                DRUM_LABELS`                                build_drum_hits`)
+    ==========  ==========================================  ==============================
+
+    Args:
+        corpus: ``"digits"`` or ``"drums"``.
+        source: where the clips come from (one of ``CORPORA[corpus]``).
+        profile: run profile for an offline corpus (how many clips it builds).
+        root: the corpus folder; ``None`` means the course cache.
+
+    Returns:
+        ``{"train": ..., "validation": ..., "test": ...}``, each an :class:`AudioClipDataset`
+        whose ``sample_rate_hz`` is the rate the corpus's manifest lists; splits are disjoint by
+        speaker (digits) or by kit (drums).
+
+    Raises:
+        ValueError: unknown ``corpus``, or a ``source`` that the corpus does not have.
+    """
+    if corpus not in CORPORA:
+        raise ValueError(f"corpus must be one of {tuple(CORPORA)}; got {corpus!r}")
+    if source not in CORPORA[corpus]:
+        raise ValueError(f"source must be one of {CORPORA[corpus]} for corpus={corpus!r}; got {source!r}")
+    if corpus == "digits":
+        return get_digit_datasets(source, profile=profile, root=root)
+    from .drums import DRUM_LABELS, build_drum_hits
+
+    manifest = build_drum_hits(profile=profile, root=root)
+    return _make_splits(manifest, DRUM_LABELS, f"the drum manifest {manifest}")
 
 
 def _seed_worker(worker_id: int) -> None:
@@ -266,6 +406,19 @@ def _seed_worker(worker_id: int) -> None:
     seed = torch.initial_seed() % 2**32
     np.random.seed(seed)
     random.seed(seed)
+
+
+class ClipLoader(DataLoader):
+    """A ``DataLoader`` that also reports the sample rate of its clips (made by :func:`make_loader`).
+
+    Attributes:
+        sample_rate_hz: its data set's rate in Hz (:func:`get_sample_rate_hz`), ``None`` if unknown.
+    """
+
+    @property
+    def sample_rate_hz(self) -> int | None:
+        """The rate of the clips in Hz, read from the data set (``None`` if it does not say)."""
+        return get_sample_rate_hz(self.dataset)
 
 
 def make_loader(
@@ -288,17 +441,14 @@ def make_loader(
         num_workers: loader processes (0: load in the main process).
 
     Returns:
-        A :class:`torch.utils.data.DataLoader` yielding ``(waveforms (B, C, T) float32,
-        labels (B,) int64, lengths (B,) int64)``.
+        A :class:`ClipLoader` (a :class:`torch.utils.data.DataLoader` with ``sample_rate_hz``)
+        yielding ``(waveforms (B, C, T) float32, labels (B,) int64, lengths (B,) int64)``.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-        raise ValueError(f"num_workers must be a non-negative int; got {num_workers!r}")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    seed = check_non_negative_int(seed, "seed")
+    num_workers = check_non_negative_int(num_workers, "num_workers")
     generator = torch.Generator().manual_seed(seed)
-    return DataLoader(
+    return ClipLoader(
         dataset,
         batch_size=batch_size,
         shuffle=bool(shuffle),

@@ -38,25 +38,22 @@ listed in ``build_report.json``; so is a setting the voice ignores (a duplicate)
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import random
 import shutil
 import subprocess
 import tempfile
-import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import torch
 
-from audiomap_lib.data.manifest import compute_sha256, count_rows, replace_folder, write_manifest
-from audiomap_lib.io import normalize_peak, pad_or_crop, resample, save_audio
+from audiomap_lib.data.manifest import build_corpus, compute_sha256, map_in_processes
+from audiomap_lib.io import normalize_peak, pad_or_crop, resample, save_audio, trim_silence
 from audiomap_lib.utils import by_profile, get_cache_dir
 
-__all__ = ["CLIP_SAMPLES", "DIGITS", "SAMPLE_RATE", "build_spoken_digits", "list_voices", "trim_silence"]
+__all__ = ["CLIP_SAMPLES", "DIGITS", "SAMPLE_RATE", "build_spoken_digits", "list_voices"]
 
 DIGITS: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 """The ten labels, in numeric order."""
@@ -155,34 +152,6 @@ def _drop_aliases(names: list[str], to_voice) -> list[str]:
     for name, fp in sorted(zip(names, prints), key=lambda nf: nf[0].lower()):
         first.setdefault(fp, name)
     return sorted(first.values(), key=str.lower)
-
-
-def trim_silence(waveform: torch.Tensor, sr: int, threshold_db: float = -40.0, frame_ms: float = 10.0) -> torch.Tensor:
-    """Cut leading and trailing silence with a frame-energy threshold (Chapter 1).
-
-    A frame is *active* when its RMS lies within ``threshold_db`` of the loudest
-    frame; everything before the first and after the last active frame is cut.
-
-    Args:
-        waveform: shape ``(samples,)``.
-        sr: sample rate in Hz (sets the frame length).
-        threshold_db: negative level in dB relative to the loudest frame.
-        frame_ms: frame length in milliseconds.
-
-    Returns:
-        ``float32`` tensor of shape ``(kept_samples,)``; empty if all is silent.
-    """
-    if waveform.ndim != 1:
-        raise ValueError(f"waveform must have shape (samples,); got {tuple(waveform.shape)}")
-    frame = max(1, int(sr * frame_ms / 1000))
-    n = waveform.shape[0]
-    n_frames = -(-n // frame)
-    frames = torch.nn.functional.pad(waveform, (0, n_frames * frame - n)).view(n_frames, frame)
-    rms = frames.pow(2).mean(dim=1).sqrt()
-    if float(rms.max()) <= 1e-6:
-        return waveform[:0]
-    active = torch.nonzero(rms >= rms.max() * 10 ** (threshold_db / 20)).flatten()
-    return waveform[int(active[0]) * frame: min(n, (int(active[-1]) + 1) * frame)]
 
 
 def _plan(profile: str, voices: list[dict[str, str]]) -> list[dict]:
@@ -288,7 +257,7 @@ def _drop_duplicates(rows: list[dict], root: Path) -> tuple[list[dict], list[dic
     return kept, dropped
 
 
-def build_spoken_digits(profile: str | None = None, root: Path | None = None, force: bool = False) -> Path:
+def build_spoken_digits(profile: str | None = None, root: str | Path | None = None, force: bool = False) -> Path:
     """Build (or find cached) the offline spoken-digit corpus (Chapter 1).
 
     Args:
@@ -308,31 +277,17 @@ def build_spoken_digits(profile: str | None = None, root: Path | None = None, fo
     """
     profile = by_profile("quick", "standard", "full", profile=profile)
     root = Path(root) if root is not None else get_cache_dir("digits", profile)
-    manifest = root / "manifest.csv"
-    if manifest.is_file() and not force:
-        return manifest
-    start = time.perf_counter()
-    takes = _plan(profile, list_voices())
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp_root = Path(tempfile.mkdtemp(prefix=f".{root.name}.building-", dir=root.parent))
-    try:
-        rows, skipped = [], []
-        # festival takes are slowest (process start-up): start them first
-        takes.sort(key=lambda t: t["program"] != "festival")
-        with ProcessPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
-            for r, s in pool.map(_make_take, [(t, str(tmp_root)) for t in takes], chunksize=4):
-                rows += r
-                skipped += s
+
+    def make_rows(tmp_root: Path) -> tuple[list[dict], dict]:
+        takes = _plan(profile, list_voices())
+        takes.sort(key=lambda t: t["program"] != "festival")  # festival takes are slowest (start-up): first
+        rows: list[dict] = []
+        skipped: list[dict] = []
+        for r, s in map_in_processes(_make_take, [(t, str(tmp_root)) for t in takes], chunksize=4):
+            rows += r
+            skipped += s
         rows.sort(key=lambda r: r["path"])
         rows, duplicates = _drop_duplicates(rows, tmp_root)
-        write_manifest(tmp_root / "manifest.csv", rows)
-        report = {"corpus": "spoken digits", "profile": profile, "clips": len(rows),
-                  "counts": count_rows(rows), "labels": count_rows(rows, "label"),
-                  "skipped_count": len(skipped) + len(duplicates), "skipped": skipped + duplicates,
-                  "seconds": round(time.perf_counter() - start, 2)}
-        (tmp_root / "build_report.json").write_text(json.dumps(report, indent=1))
-        replace_folder(tmp_root, root)
-    except BaseException:
-        shutil.rmtree(tmp_root, ignore_errors=True)
-        raise
-    return manifest
+        return rows, {"skipped_count": len(skipped) + len(duplicates), "skipped": skipped + duplicates}
+
+    return build_corpus(root, "spoken digits", profile, make_rows, force=force)

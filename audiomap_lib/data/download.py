@@ -16,6 +16,14 @@ Two functions do all the network and unpacking work of the course:
 Only the standard library (``urllib``) talks to the network. When the machine
 is offline the error (:class:`DownloadError`, a ``ConnectionError``) says so
 plainly and tells you where to put the file by hand.
+
+Several processes may ask for the same file or folder at once (two notebooks, a
+notebook and the command line): each call holds a lock file (``<dest>.lock``,
+an OS file lock that a killed process releases), so one downloads or unpacks
+while the others wait and then reuse the verified result. A full or read-only
+disk gives an ``OSError`` that names the path and the space needed; an archive
+that would unpack to more than ``max_bytes`` is refused before anything is
+written.
 """
 from __future__ import annotations
 
@@ -30,16 +38,22 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+from ..utils import check_non_negative_int
 from .manifest import compute_sha256
 
 __all__ = [
     "COMPLETE_MARKER",
+    "DEFAULT_MAX_EXPANSION",
     "DownloadError",
     "check_sha256",
     "download_file",
     "extract_archive",
+    "hold_file_lock",
 ]
 
 PathLike = str | Path
@@ -50,8 +64,84 @@ COMPLETE_MARKER = ".complete"
 RETRY_DELAY_S = 1.0
 """Seconds to wait before the first retry of an interrupted transfer (doubles each time)."""
 
+DEFAULT_MAX_EXPANSION = 20
+"""An archive may unpack to at most this many times its own size unless ``max_bytes`` says
+otherwise (the course's real archives expand about 1.1 to 2 times; a "zip bomb" thousands)."""
+
+LOCK_TIMEOUT_S = 3600.0
+"""How long a call waits for another process that holds the same download or extraction."""
+
 _CHUNK = 1 << 16
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_LOCAL_DISK_ERRNOS = (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT, errno.EPERM)
+
+
+@contextmanager
+def hold_file_lock(path: PathLike, timeout_s: float = LOCK_TIMEOUT_S, what: str = "this file") -> Iterator[Path]:
+    """Hold an exclusive OS lock on ``path`` (created if missing) for the ``with`` block.
+
+    The lock belongs to this process: it is released when the block ends, and by the
+    operating system when the process dies, so a killed download never blocks the next one.
+    A second process (or thread) asking for the same lock waits, polling every 0.1 s.
+
+    Args:
+        path: the lock file, e.g. ``<dest>.lock``.
+        timeout_s: seconds to wait before giving up.
+        what: what the lock protects, for the error message.
+
+    Raises:
+        TimeoutError: another process held the lock for longer than ``timeout_s``.
+        OSError: the lock file cannot be created (read-only or full disk); the message names it.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+b")  # noqa: SIM115 - closed in finally
+    except OSError as exc:
+        raise _disk_error(exc, path, "create the lock file") from exc
+    start = time.monotonic()
+    try:
+        while True:
+            try:
+                if os.name == "nt":  # pragma: no cover - Windows
+                    import msvcrt
+
+                    handle.seek(0)
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+                else:
+                    import fcntl
+
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() - start > timeout_s:
+                    raise TimeoutError(
+                        f"another process has held the lock {path} on {what} for more than {timeout_s:.0f} s; "
+                        f"if no other download or build is running, delete the lock file and try again"
+                    ) from None
+                time.sleep(0.1)
+        yield path
+    finally:
+        handle.close()  # releases the lock
+
+
+def _disk_error(exc: OSError, path: Path, doing: str) -> OSError:
+    """An ``OSError`` that names the path and says what to do, for disk-side failures."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        try:
+            free = f"{shutil.disk_usage(path.parent if not path.is_dir() else path).free / 2**20:.1f} MiB free"
+        except OSError:
+            free = "free space unknown"
+        why = f"the disk is full ({free})"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "the folder is read-only or not yours"
+    else:
+        why = str(exc)
+    return OSError(
+        exc.errno,
+        f"could not {doing} at {path}: {why}. Free some space or choose another data folder "
+        f"with the environment variable AUDIOMAP_DATA, then call again",
+    )
 
 
 class DownloadError(ConnectionError):
@@ -149,8 +239,10 @@ def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
             have = 0
             mode = "wb"
         total = None if length is None else have + length
+        if length is not None:
+            _check_free_space(part, length, "download")
         received = 0
-        with open(part, mode) as f, tqdm(
+        with _open_for_writing(part, mode) as f, tqdm(
             total=total,
             initial=have,
             unit="B",
@@ -164,7 +256,7 @@ def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
                 block = response.read(_CHUNK)
                 if not block:
                     break
-                f.write(block)
+                _write_block(f, block, part)
                 received += len(block)
                 bar.update(len(block))
         if length is not None and received < length:
@@ -173,6 +265,44 @@ def _fetch_once(url: str, part: Path, timeout: float, progress: bool) -> None:
 
 class _Interrupted(OSError):
     """A transfer stopped early; the ``.part`` file keeps what arrived."""
+
+
+def _check_free_space(path: Path, needed: int, doing: str) -> None:
+    """Refuse to start writing ``needed`` bytes next to ``path`` when the disk has less free."""
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return
+    if free < needed:
+        raise OSError(
+            errno.ENOSPC,
+            f"not enough disk space to {doing} {path.name}: it needs {needed / 2**20:.1f} MiB, "
+            f"{path.parent} has {free / 2**20:.1f} MiB free. Free some space or choose another "
+            f"data folder with the environment variable AUDIOMAP_DATA, then call again",
+        )
+
+
+@contextmanager
+def _open_for_writing(path: Path, mode: str) -> Iterator:
+    try:
+        handle = open(path, mode)  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise _disk_error(exc, path, "write") from exc
+    try:
+        yield handle
+    finally:
+        try:
+            handle.close()
+        except OSError as exc:  # a flush onto a full disk
+            raise _disk_error(exc, path, "write") from exc
+
+
+def _write_block(handle, block: bytes, path: Path) -> None:
+    """Write one block; a disk-side failure becomes an ``OSError`` naming ``path``."""
+    try:
+        handle.write(block)
+    except OSError as exc:
+        raise _disk_error(exc, path, "write") from exc
 
 
 def download_file(
@@ -220,8 +350,7 @@ def download_file(
             ``.part`` file is kept, so calling again resumes.
     """
     expected = check_sha256(sha256)
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be a non-negative int; got {retries!r}")
+    retries = check_non_negative_int(retries, "retries")
     if not isinstance(url, str) or not url:
         raise ValueError(f"url must be a non-empty string; got {url!r}")
     dest = Path(dest).expanduser().absolute()
@@ -230,7 +359,19 @@ def download_file(
     if dest.is_file() and compute_sha256(dest) == expected:
         return dest
     # (a stale or corrupted dest is downloaded afresh; it is replaced only once verified)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _disk_error(exc, dest.parent, "create the folder") from exc
+    with hold_file_lock(dest.with_name(dest.name + ".lock"), what=f"the download of {dest.name}"):
+        # whoever held the lock before us may have finished the job
+        if dest.is_file() and compute_sha256(dest) == expected:
+            return dest
+        return _download_locked(url, dest, expected, progress=progress, timeout=timeout, retries=retries)
+
+
+def _download_locked(url: str, dest: Path, expected: str, *, progress: bool, timeout: float, retries: int) -> Path:
+    """The body of :func:`download_file`, run while holding its lock."""
     part = dest.with_name(dest.name + ".part")
     advice = _by_hand_advice(url, dest, expected)
 
@@ -246,8 +387,8 @@ def download_file(
         except (urllib.error.URLError, OSError, EOFError) as exc:
             # http.client.IncompleteRead / RemoteDisconnected are OSError or
             # HTTPException subclasses; the latter is handled below.
-            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EDQUOT):
-                raise  # a local disk problem: retrying the network would not help
+            if isinstance(exc, OSError) and not isinstance(exc, _Interrupted) and exc.errno in _LOCAL_DISK_ERRNOS:
+                raise  # a local disk problem (the message names the path): retrying the network would not help
             if _looks_offline(exc):
                 reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
                 raise DownloadError(
@@ -282,7 +423,10 @@ def download_file(
             f"The downloaded bytes were deleted; nothing was written to {dest}. "
             f"Try again; if it keeps happening the file on the server has changed."
         )
-    os.replace(part, dest)
+    try:
+        os.replace(part, dest)
+    except OSError as exc:
+        raise _disk_error(exc, dest, "move the verified download into place") from exc
     return dest
 
 
@@ -373,46 +517,102 @@ def _archive_kind(archive: Path) -> str:
     )
 
 
-def extract_archive(archive: PathLike, target: PathLike) -> Path:
+def _unpacked_size(kind: str, archive: Path) -> int:
+    """Total size in bytes of the regular files an archive would unpack to (from its index)."""
+    if kind == "tar":
+        with tarfile.open(archive, "r:*") as tar:
+            return sum(m.size for m in tar.getmembers() if m.isfile())
+    with zipfile.ZipFile(archive) as zf:
+        return sum(info.file_size for info in zf.infolist())
+
+
+def _corrupt_archive(archive: Path, exc: BaseException) -> ValueError:
+    return ValueError(
+        f"archive: {archive} is truncated or corrupted ({type(exc).__name__}: {exc}); nothing was "
+        f"extracted. Delete it and download it again (the downloaders verify SHA-256, so a file "
+        f"placed by hand is the usual cause)"
+    )
+
+
+def extract_archive(archive: PathLike, target: PathLike, max_bytes: int | None = None) -> Path:
     """Unpack a tar / tar.gz / tgz / zip archive safely and atomically into ``target``.
 
     Every member is checked *before* anything is written: absolute paths, ``..``
     components, symbolic or hard links pointing outside ``target`` (or members
-    written through such links), and device files are refused. The archive is
-    unpacked into a temporary sibling folder (``.<target>.tmp-*``), a
-    ``.complete`` marker is written into it, and the folder is renamed to
-    ``target`` in one step. If ``target`` already holds the marker, nothing is
-    done.
+    written through such links), and device files are refused, and so is an archive
+    whose files add up to more than ``max_bytes``. The archive is unpacked into a
+    temporary sibling folder (``.<target>.tmp-*``), a ``.complete`` marker is
+    written into it, and the folder is renamed to ``target`` in one step. If
+    ``target`` already holds the marker, nothing is done.
+
+    The call holds the lock ``<target>.lock``: a second process extracting the same
+    target waits and then finds it complete. Temporary folders left by an earlier,
+    killed extraction of the same target are removed first.
 
     Args:
         archive: the archive file.
         target: the folder to create; it receives the archive's members (so an
             archive with a top folder ``x/`` gives ``target/x/...``).
+        max_bytes: the most the unpacked files may add up to (bytes); default
+            :data:`DEFAULT_MAX_EXPANSION` times the archive's size.
 
     Returns:
         ``target`` as an absolute :class:`~pathlib.Path`.
 
     Raises:
         FileNotFoundError: no archive at that path.
-        ValueError: an unsafe member (the message names it; nothing is written), or
-            not a tar / zip archive.
+        ValueError: an unsafe member (the message names it; nothing is written), an
+            archive over ``max_bytes``, a truncated or corrupted archive, or not a
+            tar / zip archive.
         FileExistsError: ``target`` exists, is not empty and has no ``.complete``
             marker (remove it, then call again).
+        OSError: the disk is full or read-only (the message names the path and the
+            space needed).
     """
     archive = Path(archive).expanduser().absolute()
     target = Path(target).expanduser().absolute()
     if not archive.is_file():
         raise FileNotFoundError(f"archive: no file at {archive}")
+    if max_bytes is not None:
+        max_bytes = check_non_negative_int(max_bytes, "max_bytes")
     if (target / COMPLETE_MARKER).is_file():
         return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _disk_error(exc, target.parent, "create the folder") from exc
+    with hold_file_lock(target.parent / f".{target.name}.lock", what=f"the extraction into {target.name}"):
+        if (target / COMPLETE_MARKER).is_file():  # another process finished it while we waited
+            return target
+        for stale in target.parent.glob(f".{target.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a killed extraction (we hold the lock)
+        return _extract_locked(archive, target, max_bytes)
+
+
+def _extract_locked(archive: Path, target: Path, max_bytes: int | None) -> Path:
+    """The body of :func:`extract_archive`, run while holding its lock."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise FileExistsError(
             f"target: {target} exists but holds no {COMPLETE_MARKER} marker (an unfinished or "
             f"foreign folder); remove it and call again"
         )
     kind = _archive_kind(archive)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        total = _unpacked_size(kind, archive)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise _corrupt_archive(archive, exc) from exc
+    limit = max_bytes if max_bytes is not None else DEFAULT_MAX_EXPANSION * archive.stat().st_size
+    if total > limit:
+        raise ValueError(
+            f"refusing to extract {archive.name}: its files add up to {total:,} bytes, more than the "
+            f"limit of {limit:,} bytes ({'max_bytes' if max_bytes is not None else f'{DEFAULT_MAX_EXPANSION} times the archive'}); "
+            f"nothing was extracted. Pass a larger max_bytes if you trust this archive"
+        )
+    _check_free_space(target, total, "unpack")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as exc:
+        raise _disk_error(exc, target.parent, "create a temporary folder") from exc
     try:
         if kind == "tar":
             with tarfile.open(archive, "r:*") as tar:
@@ -435,6 +635,14 @@ def extract_archive(archive: PathLike, target: PathLike) -> Path:
         if target.exists():
             target.rmdir()  # empty (checked above)
         os.replace(tmp, target)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _corrupt_archive(archive, exc) from exc
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno in _LOCAL_DISK_ERRNOS:
+            raise _disk_error(exc, target, "unpack the archive") from exc
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -22,23 +22,16 @@ train (the next seed is tried until every label appears in train).
 """
 from __future__ import annotations
 
-import json
-import os
 import random
 import re
-import shutil
-import tempfile
-import time
 import xml.etree.ElementTree as ET
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import soundfile as sf
 import torch
 
-from audiomap_lib.data.digits import trim_silence
-from audiomap_lib.data.manifest import compute_sha256, count_rows, replace_folder, write_manifest
-from audiomap_lib.io import normalize_peak, pad_or_crop, resample, save_audio, to_mono
+from audiomap_lib.data.manifest import build_corpus, compute_sha256, count_rows, map_in_processes
+from audiomap_lib.io import normalize_peak, pad_or_crop, resample, save_audio, to_mono, trim_silence
 from audiomap_lib.utils import by_profile, get_cache_dir
 
 __all__ = [
@@ -145,9 +138,11 @@ def list_drum_samples() -> tuple[list[dict[str, str]], dict[str, int]]:
     sonic = _sonic_pi_licences()
     for path in sorted(SONIC_PI_DIR.glob("*.flac")):
         prefix = path.stem.split("_")[0]
-        kit = {"drum": "sonic-pi-drum", "elec": "sonic-pi-elec", "bd": "sonic-pi-bd-sn", "sn": "sonic-pi-bd-sn"}.get(prefix)
-        if kit is None:
+        sonic_kit = {"drum": "sonic-pi-drum", "elec": "sonic-pi-elec", "bd": "sonic-pi-bd-sn",
+                     "sn": "sonic-pi-bd-sn"}.get(prefix)
+        if sonic_kit is None:
             continue  # loops, ambient sounds, tabla...: not drum one-shots
+        kit = sonic_kit
         label = label_instrument(path.stem)
         if label is None:
             left_out[kit] = left_out.get(kit, 0) + 1
@@ -205,7 +200,7 @@ def _try_clip(path: str) -> tuple[torch.Tensor | None, str]:
         return None, str(exc)
 
 
-def build_drum_hits(profile: str | None = None, root: Path | None = None, force: bool = False) -> Path:
+def build_drum_hits(profile: str | None = None, root: str | Path | None = None, force: bool = False) -> Path:
     """Build (or find cached) the drum one-shot corpus (Chapter 1).
 
     Args:
@@ -224,25 +219,24 @@ def build_drum_hits(profile: str | None = None, root: Path | None = None, force:
     """
     profile = by_profile("quick", "standard", "full", profile=profile)
     root = Path(root) if root is not None else get_cache_dir("drums", profile)
-    manifest = root / "manifest.csv"
-    if manifest.is_file() and not force:
-        return manifest
-    start = time.perf_counter()
-    samples, left_out = list_drum_samples()
-    per_group = by_profile(quick=4, standard=None, full=None, profile=profile)
-    splits = _assign_splits(samples)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp_root = Path(tempfile.mkdtemp(prefix=f".{root.name}.building-", dir=root.parent))
-    try:
+
+    def make_rows(tmp_root: Path) -> tuple[list[dict], dict]:
+        samples, left_out = list_drum_samples()
+        per_group = by_profile(quick=4, standard=None, full=None, profile=profile)
+        splits = _assign_splits(samples)
         if per_group is not None:  # the first hits of each kit and label
             counts: dict[tuple[str, str], int] = {}
+            kept = []
             for s in samples:
                 counts[(s["kit"], s["label"])] = counts.get((s["kit"], s["label"]), 0) + 1
-                s["keep"] = counts[(s["kit"], s["label"])] <= per_group
-            samples = [s for s in samples if s.pop("keep")]
-        with ProcessPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
-            clips = list(pool.map(_try_clip, [s["file"] for s in samples], chunksize=8))
-        rows, skipped, seen, taken = [], [], set(), {}
+                if counts[(s["kit"], s["label"])] <= per_group:
+                    kept.append(s)
+            samples = kept
+        clips = map_in_processes(_try_clip, [s["file"] for s in samples], chunksize=8)
+        rows: list[dict] = []
+        skipped: list[dict] = []
+        seen: set[str] = set()
+        taken: dict[tuple[str, str], int] = {}
         for s, (clip, detail) in zip(samples, clips):
             group = (s["kit"], s["label"])
             if clip is None:
@@ -263,16 +257,9 @@ def build_drum_hits(profile: str | None = None, root: Path | None = None, force:
                          "family": s["family"], "source": s["family"], "sr": SAMPLE_RATE, "samples": CLIP_SAMPLES,
                          "sha256": digest, "licence": s["licence"],
                          "detail": f"{Path(s['file']).name} (instrument {s['instrument']!r}) {detail}"})
-        write_manifest(tmp_root / "manifest.csv", rows)
-        report = {"corpus": "drum hits", "profile": profile, "clips": len(rows), "counts": count_rows(rows),
-                  "labels": count_rows(rows, "label"), "kits": count_rows(rows, "speaker"),
-                  "left_out_unlabelled": left_out, "left_out_count": sum(left_out.values()),
-                  "skipped_count": len(skipped), "skipped": skipped,
-                  "cropped_count": sum("cropped" in r["detail"] for r in rows),
-                  "seconds": round(time.perf_counter() - start, 2)}
-        (tmp_root / "build_report.json").write_text(json.dumps(report, indent=1))
-        replace_folder(tmp_root, root)
-    except BaseException:
-        shutil.rmtree(tmp_root, ignore_errors=True)
-        raise
-    return manifest
+        return rows, {"kits": count_rows(rows, "speaker"),
+                      "left_out_unlabelled": left_out, "left_out_count": sum(left_out.values()),
+                      "skipped_count": len(skipped), "skipped": skipped,
+                      "cropped_count": sum("cropped" in r["detail"] for r in rows)}
+
+    return build_corpus(root, "drum hits", profile, make_rows, force=force)

@@ -20,14 +20,23 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 __all__ = [
     "MANIFEST_COLUMNS", "SPLITS", "write_manifest", "read_manifest", "compute_sha256", "count_rows", "replace_folder",
+    "build_corpus", "map_in_processes",
 ]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "path", "label", "split", "speaker", "family", "source", "sr", "samples", "sha256", "licence", "detail",
@@ -134,3 +143,59 @@ def replace_folder(tmp_root: Path, root: Path) -> None:
         root.rename(old)
     tmp_root.rename(root)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def map_in_processes(fn: Callable[[T], R], items: Sequence[T], chunksize: int = 1) -> list[R]:
+    """``[fn(item) for item in items]`` in a pool of up to 8 worker processes (one per core), in order.
+
+    The corpus builders' pool: ``fn`` must be a module-level function (it is pickled).
+    """
+    with ProcessPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
+        return list(pool.map(fn, items, chunksize=chunksize))
+
+
+def build_corpus(
+    root: Path, corpus: str, profile: str,
+    make_rows: Callable[[Path], tuple[list[dict[str, Any]], dict[str, Any]]], force: bool = False,
+) -> Path:
+    """The build skeleton shared by the offline corpora (digits and drums; Chapter 1).
+
+    If ``root/manifest.csv`` exists (and not ``force``) it is returned at once.
+    Otherwise a temporary sibling folder ``.<root.name>.building-*`` is made and
+    ``make_rows(tmp_root)`` writes the clips into it; then ``manifest.csv`` and
+    ``build_report.json`` are written there and the folder replaces ``root`` in one
+    rename (:func:`replace_folder`). On any error, or Ctrl-C, the temporary folder is
+    removed and an older ``root`` is left untouched.
+
+    Args:
+        root: the corpus folder.
+        corpus: its name in the report (``"spoken digits"``).
+        profile: the run profile, recorded in the report.
+        make_rows: writes the clips under the folder it is given and returns
+            ``(rows, report)``: the manifest rows (paths relative to that folder)
+            and more entries for ``build_report.json``.
+        force: rebuild even when the manifest exists.
+
+    Returns:
+        Path of ``root/manifest.csv``. The report holds ``corpus``, ``profile``,
+        ``clips``, ``counts`` (per split and family), ``labels`` (per split and
+        label), the entries of ``make_rows`` and ``seconds`` (the build time, s).
+    """
+    root = Path(root)
+    manifest = root / "manifest.csv"
+    if manifest.is_file() and not force:
+        return manifest
+    start = time.perf_counter()
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp_root = Path(tempfile.mkdtemp(prefix=f".{root.name}.building-", dir=root.parent))
+    try:
+        rows, extra = make_rows(tmp_root)
+        write_manifest(tmp_root / "manifest.csv", rows)
+        report = {"corpus": corpus, "profile": profile, "clips": len(rows), "counts": count_rows(rows),
+                  "labels": count_rows(rows, "label"), **extra, "seconds": round(time.perf_counter() - start, 2)}
+        (tmp_root / "build_report.json").write_text(json.dumps(report, indent=1))
+        replace_folder(tmp_root, root)
+    except BaseException:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+        raise
+    return manifest

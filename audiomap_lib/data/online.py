@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..utils import get_cache_dir
+from .digits import DIGITS
 from .download import COMPLETE_MARKER, check_sha256, download_file, extract_archive
 from .manifest import compute_sha256, read_manifest, write_manifest
 
@@ -69,10 +70,8 @@ SPEECH_COMMANDS_WORDS: tuple[str, ...] = (
 )
 """The 35 words of Speech Commands v0.02, alphabetical."""
 
-SC09_WORDS: tuple[str, ...] = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-)
-"""The SC09 subset: the ten digit words, in numeric order (equal to ``digits.DIGITS``)."""
+SC09_WORDS: tuple[str, ...] = DIGITS
+"""The SC09 subset: the ten digit words, in numeric order (the same tuple as ``digits.DIGITS``)."""
 
 _SC_LICENCE = "CC-BY-4.0"
 _SC_BACKGROUND = "_background_noise_"

@@ -1,20 +1,21 @@
-"""Exercises with automatic checks that explain what went wrong (all chapters).
+"""Exercises with automatic grading that explains what went wrong (all chapters).
 
-A chapter asks the learner to write a function, then calls a ``check_<name>``
-function on it. The check runs the learner's function on several cases, compares
+A chapter asks the learner to write a function, then calls a ``grade_<name>``
+function on it. The grader runs the learner's function on several cases, compares
 the answers with a reference and returns an :class:`ExerciseResult`: whether it
 passed and, if not, *which* case failed, with the expected and the received
-shapes and values. A check never raises: an error inside the learner's code is
+shapes and values. A grader never raises: an error inside the learner's code is
 reported in the result.
 
 One module per chapter, named like the library module the chapter builds
 (``exercises.conv`` for Chapter 3, ``exercises.rnn`` for Chapter 4, ...), each
-holding its ``check_*`` functions and worked ``solution_*`` functions; the
+holding its ``grade_*`` functions and worked ``solution_*`` functions; the
 shared framework (:class:`ExerciseResult`, :func:`run_cases`,
 :func:`compare_values`, :func:`register`) is in :mod:`.core`. Everything is
-re-exported here, so ``from audiomap_lib.exercises import check_flip`` works.
+re-exported here, so ``from audiomap_lib.exercises import grade_flip`` works.
 The book shows the solutions behind a toggle; the tests check that every
-solution passes its check.
+solution passes its grader. (Graders are not named ``check_``: across the course a
+``check_`` function validates an argument and raises.)
 """
 from __future__ import annotations
 

@@ -10,11 +10,11 @@ import torch.nn.functional as F
 from .core import Case, ExerciseResult, _rand, register, run_cases
 
 __all__ = [
-    "check_masked_softmax",
-    "check_dot_product_attention",
-    "check_additive_scores",
-    "check_masked_mean",
-    "check_causal_mask",
+    "grade_masked_softmax",
+    "grade_dot_product_attention",
+    "grade_additive_scores",
+    "grade_masked_mean",
+    "grade_causal_mask",
     "solution_masked_softmax",
     "solution_dot_product_attention",
     "solution_additive_scores",
@@ -49,8 +49,8 @@ def _softmax_cases() -> list[Case]:
 
 
 @register("masked_softmax", 5, solution_masked_softmax, "softmax that ignores padding")
-def check_masked_softmax(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(scores (B, T), mask (B, T) bool)`` -> weights ``(B, T)``."""
+def grade_masked_softmax(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(scores (B, T), mask (B, T) bool)`` -> weights ``(B, T)``."""
     return run_cases("masked_softmax", fn, _softmax_cases(),
                      hint="set masked scores to -inf before the softmax (masked_fill); multiplying the "
                           "weights by the mask afterwards leaves rows that no longer sum to 1.")
@@ -76,8 +76,8 @@ def _sdpa_cases() -> list[Case]:
 
 
 @register("dot_product_attention", 5, solution_dot_product_attention, "scaled dot-product attention")
-def check_dot_product_attention(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(q, k, v)`` against ``torch.nn.functional.scaled_dot_product_attention``."""
+def grade_dot_product_attention(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(q, k, v)`` against ``torch.nn.functional.scaled_dot_product_attention``."""
     return run_cases("dot_product_attention", fn, _sdpa_cases(),
                      hint="transpose only the last two axes of k (k.transpose(-2, -1)) and divide by sqrt(d), "
                           "d = q.shape[-1]; the softmax runs over the keys (last axis).")
@@ -104,8 +104,8 @@ def _additive_cases() -> list[Case]:
 
 
 @register("additive_scores", 5, solution_additive_scores, "Bahdanau's additive scores")
-def check_additive_scores(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(query, keys, w_q, w_k, v)`` -> scores ``(B, T)`` (computed here with loops)."""
+def grade_additive_scores(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(query, keys, w_q, w_k, v)`` -> scores ``(B, T)`` (computed here with loops)."""
     return run_cases("additive_scores", fn, _additive_cases(),
                      hint="W_q s has shape (B, d_a): add a time axis (unsqueeze(1)) so it adds to every W_k h_j.")
 
@@ -129,8 +129,8 @@ def _mean_cases() -> list[Case]:
 
 
 @register("masked_mean", 5, solution_masked_mean, "mean pooling over real frames")
-def check_masked_mean(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(states (B, T, H), lengths (B,))`` -> ``(B, H)``."""
+def grade_masked_mean(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(states (B, T, H), lengths (B,))`` -> ``(B, H)``."""
     return run_cases("masked_mean", fn, _mean_cases(),
                      hint="zero the padded steps, sum over time, and divide by the number of REAL steps.")
 
@@ -162,7 +162,7 @@ def _compare_bool(expected: torch.Tensor, got: object) -> str | None:
 
 
 @register("causal_mask", 5, solution_causal_mask, "the causal mask of a Transformer decoder")
-def check_causal_mask(fn: Callable[[int], torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(length)`` -> ``(length, length)`` boolean lower-triangular mask."""
+def grade_causal_mask(fn: Callable[[int], torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(length)`` -> ``(length, length)`` boolean lower-triangular mask."""
     return run_cases("causal_mask", fn, _causal_cases(), compare=_compare_bool,
                      hint="row i is the query at step i; it may look at keys 0..i (the diagonal included).")

@@ -10,12 +10,12 @@ import torch
 from .core import Case, ExerciseResult, _call, _rand, _short, register, run_cases
 
 __all__ = [
-    "check_centre_frequency",
-    "check_collate",
-    "check_confusion_matrix",
-    "check_m5_output_length",
-    "check_noise_at_snr",
-    "solution_centre_frequency",
+    "grade_center_frequency",
+    "grade_collate",
+    "grade_confusion_matrix",
+    "grade_m5_output_length",
+    "grade_noise_at_snr",
+    "solution_center_frequency",
     "solution_collate",
     "solution_confusion_matrix",
     "solution_m5_output_length",
@@ -47,8 +47,8 @@ def _m5_cases() -> list[Case]:
 
 
 @register("m5_output_length", 6, solution_m5_output_length, "the length of the M5 stack's output")
-def check_m5_output_length(fn: Callable[[int], int]) -> ExerciseResult:
-    """Check ``fn(length)`` -> number of time steps after the conv / pool stack of an M5 (as an int)."""
+def grade_m5_output_length(fn: Callable[[int], int]) -> ExerciseResult:
+    """Grade ``fn(length)`` -> number of time steps after the conv / pool stack of an M5 (as an int)."""
     return run_cases(
         "m5_output_length", fn, _m5_cases(),
         hint="first layer: (L - 80) // 4 + 1; a max-pool of 4 keeps floor(L / 4); the kernel-3 convs have padding 1.",
@@ -96,8 +96,8 @@ def _collate_cases() -> list[Case]:
 
 
 @register("collate", 6, solution_collate, "a padding collate with lengths")
-def check_collate(fn: Callable[..., Any]) -> ExerciseResult:
-    """Check ``fn(batch)`` -> ``(waveforms (B, 1, T_max), labels (B,) int64, lengths (B,) int64)``."""
+def grade_collate(fn: Callable[..., Any]) -> ExerciseResult:
+    """Grade ``fn(batch)`` -> ``(waveforms (B, 1, T_max), labels (B,) int64, lengths (B,) int64)``."""
     return run_cases(
         "collate", fn, _collate_cases(), compare=_collate_compare,
         hint="pad at the end with zeros up to the longest clip; lengths are the original numbers of samples.",
@@ -126,8 +126,8 @@ def _noise_cases() -> list[Case]:
 
 
 @register("noise_at_snr", 6, solution_noise_at_snr, "noise at a given SNR")
-def check_noise_at_snr(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(waveform (T,), noise (T,), snr_db)`` -> noisy waveform with exactly that SNR."""
+def grade_noise_at_snr(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(waveform (T,), noise (T,), snr_db)`` -> noisy waveform with exactly that SNR."""
     return run_cases(
         "noise_at_snr", fn, _noise_cases(),
         hint="SNR in dB is 10 log10 of a ratio of powers (mean squares); scaling the noise by a scales its power by a**2.",
@@ -160,49 +160,50 @@ def _cm_cases() -> list[Case]:
 
 
 @register("confusion_matrix", 6, solution_confusion_matrix, "the confusion matrix")
-def check_confusion_matrix(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(predicted (N,), labels (N,), n_classes)`` -> ``(K, K)`` counts, rows = true class."""
+def grade_confusion_matrix(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(predicted (N,), labels (N,), n_classes)`` -> ``(K, K)`` counts, rows = true class."""
     return run_cases(
         "confusion_matrix", fn, _cm_cases(),
         hint="row index = the true label, column index = the prediction; the rows of class k sum to its number of clips.",
     )
 
 
-# ---- Exercise "centre_frequency": where a learned filter passes most
+# ---- Exercise "center_frequency": where a learned filter passes most
 
 
-def solution_centre_frequency(kernel: torch.Tensor, sr: int, n_fft: int = 512) -> float:
+def solution_center_frequency(kernel: torch.Tensor, sr: int, n_fft: int = 512) -> float:
     """Frequency (Hz) of the largest magnitude of the kernel's zero-padded FFT."""
     magnitude = torch.fft.rfft(kernel, n=n_fft).abs()  # n_fft // 2 + 1 bins from 0 to sr / 2
     return float(magnitude.argmax()) * sr / n_fft  # bin k lies at k * sr / n_fft Hz
 
 
-def _centre_cases() -> list[tuple[str, tuple, float]]:
+def _center_cases() -> list[tuple[str, tuple, float]]:
+    from ..anatomy import compute_center_frequency  # the library's answer
+
     cases = []
     for i, (f0, sr) in enumerate([(440.0, 8000), (1500.0, 8000), (3000.0, 16000), (250.0, 16000)]):
         n = torch.arange(80, dtype=torch.float64)
         kernel = torch.cos(2 * math.pi * f0 * n / sr + 0.3 * i) * torch.hann_window(80, periodic=False, dtype=torch.float64)
-        mag = torch.fft.rfft(kernel, n=512).abs()
-        cases.append((f"a windowed {f0:.0f} Hz cosine at {sr} Hz", (kernel, sr), float(mag.argmax()) * sr / 512))
+        cases.append((f"a windowed {f0:.0f} Hz cosine at {sr} Hz", (kernel, sr), compute_center_frequency(kernel, sr, 512)))
     return cases
 
 
-@register("centre_frequency", 6, solution_centre_frequency, "the centre frequency of a filter")
-def check_centre_frequency(fn: Callable[..., float]) -> ExerciseResult:
-    """Check ``fn(kernel (K,), sr, n_fft=512)`` -> the peak frequency of ``|H(f)|`` in Hz (within one FFT bin)."""
-    for i, (label, args, expected) in enumerate(_centre_cases(), start=1):
+@register("center_frequency", 6, solution_center_frequency, "the centre frequency of a filter")
+def grade_center_frequency(fn: Callable[..., float]) -> ExerciseResult:
+    """Grade ``fn(kernel (K,), sr, n_fft=512)`` -> the peak frequency of ``|H(f)|`` in Hz (within one FFT bin)."""
+    for i, (label, args, expected) in enumerate(_center_cases(), start=1):
         got, error = _call(fn, Case(label, args))
         if error:
-            return ExerciseResult("centre_frequency", False, error)
+            return ExerciseResult("center_frequency", False, error)
         try:
             value = float(got)
         except (TypeError, ValueError):
-            return ExerciseResult("centre_frequency", False, f"case '{label}': expected a number in Hz, got {_short(got)}")
+            return ExerciseResult("center_frequency", False, f"case '{label}': expected a number in Hz, got {_short(got)}")
         tol = args[1] / 512
         if abs(value - expected) > tol:
             return ExerciseResult(
-                "centre_frequency", False,
+                "center_frequency", False,
                 f"case '{label}' failed: expected {expected:.1f} Hz (within {tol:.1f} Hz), got {value:.1f} Hz",
                 [f"case {i} of 4", "hint: bin k of an n_fft-point FFT lies at k * sr / n_fft Hz; take the bin of the largest |X|."],
             )
-    return ExerciseResult("centre_frequency", True, "all 4 cases passed")
+    return ExerciseResult("center_frequency", True, "all 4 cases passed")

@@ -11,12 +11,12 @@ import torch.nn.functional as F
 from .core import Case, ExerciseResult, _call, _gain_db, _rand, _short, register, run_cases
 
 __all__ = [
-    "check_flip",
-    "check_output_length",
-    "check_causal_conv",
-    "check_conv_output",
-    "check_lowpass",
-    "check_bandpass",
+    "grade_flip",
+    "grade_output_length",
+    "grade_causal_conv",
+    "grade_conv_output",
+    "grade_lowpass",
+    "grade_bandpass",
     "solution_flip",
     "solution_output_length",
     "solution_causal_conv",
@@ -47,8 +47,8 @@ def _flip_cases() -> list[Case]:
 
 
 @register("flip", 3, solution_flip, "true convolution from F.conv1d and a flip")
-def check_flip(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(x, w)`` -> full convolution, shape ``(len(x) + len(w) - 1,)`` (equals ``numpy.convolve``)."""
+def grade_flip(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(x, w)`` -> full convolution, shape ``(len(x) + len(w) - 1,)`` (equals ``numpy.convolve``)."""
     return run_cases(
         "flip", fn, _flip_cases(),
         hint="a full convolution has len(x) + len(w) - 1 values; F.conv1d does not flip the kernel.",
@@ -79,8 +79,8 @@ def _output_length_cases() -> list[Case]:
 
 
 @register("output_length", 3, solution_output_length, "the output-length formula")
-def check_output_length(fn: Callable[..., int]) -> ExerciseResult:
-    """Check ``fn(length, kernel, stride=, padding=, dilation=)`` -> int against real F.conv1d outputs."""
+def grade_output_length(fn: Callable[..., int]) -> ExerciseResult:
+    """Grade ``fn(length, kernel, stride=, padding=, dilation=)`` -> int against real F.conv1d outputs."""
     return run_cases(
         "output_length", fn, _output_length_cases(),
         hint="round down (//); a dilated kernel covers dilation*(kernel-1)+1 samples; padding is added on both sides.",
@@ -107,8 +107,8 @@ def _causal_cases() -> list[Case]:
 
 
 @register("causal_conv", 3, solution_causal_conv, "causal padding")
-def check_causal_conv(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(x, weight, dilation=)`` -> causal convolution of the same length as ``x``.
+def grade_causal_conv(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(x, weight, dilation=)`` -> causal convolution of the same length as ``x``.
 
     First checks that changing a *future* input sample never changes a past output.
     """
@@ -144,7 +144,7 @@ def solution_conv_output(
     k = weight.shape[-1]
     x = F.pad(x, (padding, padding))
     out_len = (x.shape[-1] - dilation * (k - 1) - 1) // stride + 1
-    y = 0
+    y = torch.zeros(x.shape[0], weight.shape[0], out_len, dtype=x.dtype)
     for j in range(k):  # tap j reads the input shifted by j * dilation
         start = j * dilation
         xs = x[:, :, start:start + stride * (out_len - 1) + 1:stride]  # (batch, in, out_len)
@@ -170,8 +170,8 @@ def _conv_cases() -> list[Case]:
 
 
 @register("conv_output", 3, solution_conv_output, "stride, padding and dilation")
-def check_conv_output(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(x, weight, stride=, padding=, dilation=)`` against ``F.conv1d`` (no bias, groups 1).
+def grade_conv_output(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(x, weight, stride=, padding=, dilation=)`` against ``F.conv1d`` (no bias, groups 1).
 
     ``x``: ``(batch, in_channels, time)``; ``weight``: ``(out_channels, in_channels, kernel)``.
     """
@@ -209,7 +209,7 @@ def _response_result(name: str, kernel: Any, sr: int, specs: list[tuple[str, Seq
     return None
 
 
-def _check_kernel_shape(name: str, kernel: Any, label: str, n_taps: int | None) -> ExerciseResult | None:
+def _kernel_shape_problem(name: str, kernel: Any, label: str, n_taps: int | None) -> ExerciseResult | None:
     if not isinstance(kernel, torch.Tensor) or kernel.ndim != 1:
         return ExerciseResult(name, False, f"case '{label}': expected a 1-D tensor, got {_short(kernel)}")
     if n_taps is not None and kernel.shape[0] != n_taps:
@@ -220,8 +220,8 @@ def _check_kernel_shape(name: str, kernel: Any, label: str, n_taps: int | None) 
 
 
 @register("lowpass", 3, solution_lowpass, "a windowed-sinc low-pass")
-def check_lowpass(fn: Callable[[float, int, int], torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(cutoff_hz, sr, n_taps)`` -> low-pass kernel of ``n_taps`` taps.
+def grade_lowpass(fn: Callable[[float, int, int], torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(cutoff_hz, sr, n_taps)`` -> low-pass kernel of ``n_taps`` taps.
 
     Requirements: 0 dB (within 0.1 dB) at 0 Hz; about -6 dB at the cutoff (between
     -9 and -3); at least 40 dB of attenuation from ``cutoff + 4 * sr / n_taps`` up to
@@ -232,7 +232,7 @@ def check_lowpass(fn: Callable[[float, int, int], torch.Tensor]) -> ExerciseResu
         kernel, error = _call(fn, Case(label, (cutoff, sr, n_taps)))
         if error:
             return ExerciseResult("lowpass", False, f"case '{label}': {error}")
-        bad = _check_kernel_shape("lowpass", kernel, label, n_taps)
+        bad = _kernel_shape_problem("lowpass", kernel, label, n_taps)
         if bad is not None:
             return bad
         if not torch.allclose(kernel, kernel.flip(0), atol=1e-6):
@@ -263,8 +263,8 @@ def solution_bandpass(low_hz: float, high_hz: float, sr: int, n_taps: int) -> to
 
 
 @register("bandpass", 3, solution_bandpass, "a band-pass from a low-pass and a high-pass")
-def check_bandpass(fn: Callable[[float, float, int, int], torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(low_hz, high_hz, sr, n_taps)`` -> a band-pass kernel (any length up to ``2 * n_taps``).
+def grade_bandpass(fn: Callable[[float, float, int, int], torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(low_hz, high_hz, sr, n_taps)`` -> a band-pass kernel (any length up to ``2 * n_taps``).
 
     Requirements: within 1 dB of 0 dB at the band centre; at least 30 dB of
     attenuation at 0 Hz to ``low_hz - 4 * sr / n_taps`` and from
@@ -275,7 +275,7 @@ def check_bandpass(fn: Callable[[float, float, int, int], torch.Tensor]) -> Exer
         kernel, error = _call(fn, Case(label, (low, high, sr, n_taps)))
         if error:
             return ExerciseResult("bandpass", False, f"case '{label}': {error}")
-        bad = _check_kernel_shape("bandpass", kernel, label, None)
+        bad = _kernel_shape_problem("bandpass", kernel, label, None)
         if bad is not None:
             return bad
         if kernel.shape[0] > 2 * n_taps:

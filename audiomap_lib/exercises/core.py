@@ -1,9 +1,9 @@
 """The exercise framework shared by every chapter: results, cases, comparison, registry.
 
-A check runs the learner's function on :class:`Case` objects with :func:`run_cases`, compares
+A grader runs the learner's function on :class:`Case` objects with :func:`run_cases`, compares
 each answer with :func:`compare_values` (or its own comparison) and returns an
 :class:`ExerciseResult` that names the first failing case. :func:`register` records a
-check with its worked solution in :data:`EXERCISES`. The chapters' checks live in the
+grader with its worked solution in :data:`EXERCISES`. The chapters' graders live in the
 sibling modules (``conv``, ``rnn``, ``attention``, ``cnn``); see the package docstring.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = [
 
 @dataclass
 class ExerciseResult:
-    """The outcome of one check.
+    """The outcome of one grader.
 
     Attributes:
         name: the exercise's name, e.g. ``"output_length"``.
@@ -79,15 +79,15 @@ class Case:
 
 
 EXERCISES: dict[str, dict[str, Any]] = {}
-"""Every registered exercise: name -> ``{"chapter", "check", "solution", "summary"}``."""
+"""Every registered exercise: name -> ``{"chapter", "grade", "solution", "summary"}``."""
 
 
 def register(name: str, chapter: int, solution: Callable[..., Any], summary: str):
-    """Decorator that records a check function in :data:`EXERCISES`."""
+    """Decorator that records a grader (a ``grade_*`` function) in :data:`EXERCISES`."""
 
-    def wrap(check: Callable[..., ExerciseResult]) -> Callable[..., ExerciseResult]:
-        EXERCISES[name] = {"chapter": chapter, "check": check, "solution": solution, "summary": summary}
-        return check
+    def wrap(grade: Callable[..., ExerciseResult]) -> Callable[..., ExerciseResult]:
+        EXERCISES[name] = {"chapter": chapter, "grade": grade, "solution": solution, "summary": summary}
+        return grade
 
     return wrap
 
@@ -211,9 +211,8 @@ def _rand(*shape: int, seed: int) -> torch.Tensor:
 
 
 def _gain_db(kernel: torch.Tensor, freqs_hz: Sequence[float], sr: int) -> np.ndarray:
-    """|H(f)| in dB of an FIR kernel at the given frequencies (evaluated directly)."""
+    """|H(f)| in dB of an FIR kernel (flattened) at the given frequencies, as NumPy."""
+    from ..conv import compute_frequency_response
+
     h = torch.as_tensor(kernel, dtype=torch.float64).flatten()
-    n = torch.arange(h.numel(), dtype=torch.float64)
-    f = torch.as_tensor(list(freqs_hz), dtype=torch.float64)[:, None]
-    H = (h * torch.exp(-2j * math.pi * f * n / sr)).sum(-1).abs()
-    return (20 * torch.log10(H.clamp_min(1e-12))).numpy()
+    return compute_frequency_response(h, sr, list(freqs_hz), db=True)[1].numpy()

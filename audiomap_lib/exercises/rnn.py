@@ -8,11 +8,11 @@ import torch
 from .core import Case, ExerciseResult, _rand, register, run_cases
 
 __all__ = [
-    "check_rnn_step",
-    "check_gru_update",
-    "check_gru_cell",
-    "check_gru_parameter_count",
-    "check_last_real_state",
+    "grade_rnn_step",
+    "grade_gru_update",
+    "grade_gru_cell",
+    "grade_gru_parameter_count",
+    "grade_last_real_state",
     "solution_rnn_step",
     "solution_gru_update",
     "solution_gru_cell",
@@ -45,8 +45,8 @@ def _rnn_step_cases() -> list[Case]:
 
 
 @register("rnn_step", 4, solution_rnn_step, "one vanilla RNN step")
-def check_rnn_step(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(x, h, w_ih, w_hh, b)`` -> ``(B, H)`` against ``torch.nn.RNNCell``."""
+def grade_rnn_step(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(x, h, w_ih, w_hh, b)`` -> ``(B, H)`` against ``torch.nn.RNNCell``."""
     return run_cases("rnn_step", fn, _rnn_step_cases(),
                      hint="rows of x are clips: multiply by the transposed weights (x @ w_ih.T), then tanh.")
 
@@ -70,8 +70,8 @@ def _gru_update_cases() -> list[Case]:
 
 
 @register("gru_update", 4, solution_gru_update, "PyTorch's GRU state update")
-def check_gru_update(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(z, n, h)`` -> the new state, PyTorch's convention (not the seed's)."""
+def grade_gru_update(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(z, n, h)`` -> the new state, PyTorch's convention (not the seed's)."""
     return run_cases("gru_update", fn, _gru_update_cases(),
                      hint="in torch.nn.GRU the update gate z weights the OLD state: h_new = (1 - z) * n + z * h.")
 
@@ -104,8 +104,8 @@ def _gru_cell_cases() -> list[Case]:
 
 
 @register("gru_cell", 4, solution_gru_cell, "PyTorch's GRU cell from its weights")
-def check_gru_cell(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(x, h, w_ih, w_hh, b_ih, b_hh)`` -> ``(B, H)`` against ``torch.nn.GRUCell``."""
+def grade_gru_cell(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(x, h, w_ih, w_hh, b_ih, b_hh)`` -> ``(B, H)`` against ``torch.nn.GRUCell``."""
     return run_cases("gru_cell", fn, _gru_cell_cases(),
                      hint="split x @ w_ih.T + b_ih and h @ w_hh.T + b_hh into 3 chunks (r, z, n); "
                           "r multiplies (W_hn h + b_hn), and h_new = (1 - z) * n + z * h.")
@@ -135,8 +135,8 @@ def _count_cases() -> list[Case]:
 
 
 @register("gru_parameter_count", 4, solution_gru_parameter_count, "count a GRU's weights")
-def check_gru_parameter_count(fn: Callable[..., int]) -> ExerciseResult:
-    """Check ``fn(input_size, hidden, layers=1, bidirectional=False)`` -> ``int`` against ``torch.nn.GRU``."""
+def grade_gru_parameter_count(fn: Callable[..., int]) -> ExerciseResult:
+    """Grade ``fn(input_size, hidden, layers=1, bidirectional=False)`` -> ``int`` against ``torch.nn.GRU``."""
     return run_cases("gru_parameter_count", fn, _count_cases(),
                      hint="PyTorch has two bias vectors per gate (b_ih and b_hh); a layer above a "
                           "bidirectional layer sees 2 * hidden inputs.")
@@ -162,7 +162,7 @@ def _last_cases() -> list[Case]:
 
 
 @register("last_real_state", 4, solution_last_real_state, "the last real state of padded sequences")
-def check_last_real_state(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Check ``fn(states (B, T, H), lengths (B,))`` -> ``(B, H)``."""
+def grade_last_real_state(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(states (B, T, H), lengths (B,))`` -> ``(B, H)``."""
     return run_cases("last_real_state", fn, _last_cases(),
                      hint="states[:, -1] reads padding for short clips; index each row at lengths - 1.")

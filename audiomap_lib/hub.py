@@ -1,0 +1,191 @@
+"""The course's saved digit classifier: save it, load it, ask it (Chapter 6; Chapters 7 and 8 use it).
+
+Chapter 6 trains a spoken-digit classifier and saves it with :func:`save_digit_classifier`;
+Chapter 7 (WaveGAN) loads it with :func:`load_digit_classifier` to score generated digits,
+and Chapter 8 (style transfer) to steer an input by gradient descent. :func:`predict_digit`
+classifies one waveform given at any sample rate: when the rate differs from the model's it
+resamples explicitly and says so in the :class:`DigitPrediction` it returns.
+
+A saved classifier is one file (``get_cache_dir("models") / "digit_classifier.pt"`` unless
+another path is given), written atomically with
+:func:`audiomap_lib.training.save_checkpoint`: the weights, the model's class and
+constructor arguments, the class names and the sample rate in Hz.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .cnn import LogMelCNN1d, LogMelCNN2d, RawAudioCNN
+from .io import check_sample_rate, check_waveform, resample
+from .training.core import load_checkpoint, save_checkpoint
+from .utils import get_cache_dir
+
+__all__ = [
+    "DIGIT_CLASSIFIER_NAME",
+    "DigitClassifier",
+    "DigitPrediction",
+    "load_digit_classifier",
+    "predict_digit",
+    "save_digit_classifier",
+]
+
+DIGIT_CLASSIFIER_NAME = "digit_classifier.pt"
+"""File name of the course's digit classifier in ``get_cache_dir("models")``."""
+
+DigitClassifier = RawAudioCNN | LogMelCNN2d | LogMelCNN1d
+"""The model classes a digit classifier file can hold (Chapter 6)."""
+
+_MODEL_CLASSES: dict[str, type[RawAudioCNN] | type[LogMelCNN2d] | type[LogMelCNN1d]] = {
+    "RawAudioCNN": RawAudioCNN, "LogMelCNN2d": LogMelCNN2d, "LogMelCNN1d": LogMelCNN1d,
+}
+
+
+def _default_path(path: str | Path | None) -> Path:
+    return get_cache_dir("models") / DIGIT_CLASSIFIER_NAME if path is None else Path(path).expanduser()
+
+
+def save_digit_classifier(model: nn.Module, labels: Sequence[str], path: str | Path | None = None,
+                          **meta: Any) -> Path:
+    """Save a trained classifier with everything needed to rebuild and use it (Chapter 6; Chapter 7 loads it).
+
+    Written atomically with :func:`audiomap_lib.training.save_checkpoint`.
+
+    Args:
+        model: a :class:`~audiomap_lib.cnn.RawAudioCNN`, :class:`~audiomap_lib.cnn.LogMelCNN2d`
+            or :class:`~audiomap_lib.cnn.LogMelCNN1d`.
+        labels: the ``n_classes`` class names in index order.
+        path: destination; ``None``: ``get_cache_dir("models") / "digit_classifier.pt"``.
+        meta: extra JSON-like values (accuracies, corpus, profile ...).
+
+    Returns:
+        The absolute :class:`pathlib.Path` written.
+
+    Raises:
+        TypeError: ``model`` is not one of the three classes.
+        ValueError: ``labels`` does not name the model's classes.
+    """
+    if not isinstance(model, (RawAudioCNN, LogMelCNN2d, LogMelCNN1d)):
+        raise TypeError(f"model must be one of {tuple(_MODEL_CLASSES)}; got {type(model).__name__}")
+    names = [str(x) for x in labels]
+    n_classes = model.config_dict["n_classes"]
+    if len(names) != n_classes:
+        raise ValueError(f"labels must name the model's {n_classes} classes; got {len(names)} names")
+    return save_checkpoint(_default_path(path), model, model_class=type(model).__name__,
+                           config=dict(model.config_dict), labels=names, sample_rate=int(model.sample_rate_hz),
+                           **meta)
+
+
+def load_digit_classifier(path: str | Path | None = None, device: torch.device | str = "cpu"
+                          ) -> tuple[DigitClassifier, dict[str, Any]]:
+    """Load a classifier saved by :func:`save_digit_classifier` (Chapter 6; used by Chapters 7 and 8).
+
+    Args:
+        path: the file; ``None``: ``get_cache_dir("models") / "digit_classifier.pt"``.
+        device: where to put the model.
+
+    Returns:
+        ``(model, meta)``: the model in eval mode with ``model.labels`` set (its rate is
+        ``model.sample_rate_hz``), and the checkpoint's metadata (``model_class, config,
+        labels, sample_rate`` in Hz, and extras).
+
+    Raises:
+        FileNotFoundError: nothing saved there yet (run Chapter 6 first).
+        ValueError: the file holds something else.
+    """
+    p = _default_path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no digit classifier at {p}; run Chapter 6 (06_raw_waveform_cnn) to train and save it")
+    data = load_checkpoint(p)
+    meta: dict[str, Any] = dict(data["meta"])
+    cls = _MODEL_CLASSES.get(str(meta.get("model_class")))
+    if cls is None:
+        raise ValueError(f"{p} does not hold a Chapter 6 classifier (model_class={meta.get('model_class')!r})")
+    model = cls(**meta["config"])
+    model.load_state_dict(data["state_dict"])
+    model.labels = tuple(str(x) for x in meta["labels"])
+    return model.to(device).eval(), meta
+
+
+@dataclass
+class DigitPrediction:
+    """What :func:`predict_digit` returns (Chapter 6).
+
+    Attributes:
+        label: the predicted class name; index: its index.
+        probabilities: ``(K,)`` softmax probabilities, ``float32`` on the CPU.
+        labels: the ``K`` class names.
+        input_sr: the rate the waveform was given at (Hz); model_sr: the rate the model
+            was fed (its ``sample_rate_hz``); resampled: ``True`` when the two differ and the
+            waveform was resampled with :func:`audiomap_lib.io.resample`.
+    """
+
+    label: str
+    index: int
+    probabilities: torch.Tensor
+    labels: tuple[str, ...]
+    input_sr: int
+    model_sr: int
+    resampled: bool
+
+    def __str__(self) -> str:
+        note = f", resampled {self.input_sr} -> {self.model_sr} Hz" if self.resampled else ""
+        return f"{self.label} ({100 * float(self.probabilities[self.index]):.1f} %{note})"
+
+
+@torch.no_grad()
+def predict_digit(model: nn.Module, waveform: torch.Tensor, sr: int, labels: Sequence[str] | None = None
+                  ) -> DigitPrediction:
+    """Classify one mono waveform given at any sample rate (Chapter 6).
+
+    If ``sr`` differs from the model's ``sample_rate_hz`` the waveform is resampled with
+    :func:`audiomap_lib.io.resample` (and the result says so). Nothing is cropped, padded
+    or normalised: the model averages over the whole clip.
+
+    Args:
+        model: a Chapter 6 classifier (has ``sample_rate_hz``).
+        waveform: ``(samples,)`` or ``(1, samples)`` float.
+        sr: its sample rate in Hz.
+        labels: class names; default ``model.labels``, else ``"0" ... "K-1"``.
+
+    Returns:
+        A :class:`DigitPrediction`.
+
+    Raises:
+        ValueError: not mono, empty, non-finite, a bad ``sr``, or shorter than 100 ms.
+        TypeError: not a float tensor / array, or a model without ``sample_rate_hz``.
+    """
+    sr = check_sample_rate(sr, "sr")
+    wav = check_waveform(waveform, "waveform", ndim=(1, 2))
+    if wav.ndim == 2:
+        if wav.shape[0] != 1:
+            raise ValueError(f"waveform must be mono, (samples,) or (1, samples); got shape {tuple(wav.shape)}")
+        wav = wav[0]
+    rate = getattr(model, "sample_rate_hz", None)
+    if rate is None:
+        raise TypeError("model must have a sample_rate_hz attribute (a Chapter 6 classifier)")
+    model_sr = int(rate)
+    resampled = sr != model_sr
+    if resampled:
+        wav = resample(wav, sr, model_sr)
+    min_len = math.ceil(0.1 * model_sr)
+    if wav.shape[-1] < min_len:
+        raise ValueError(f"waveform is {wav.shape[-1] / model_sr * 1000:.0f} ms long; expected at least 100 ms")
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    logits = model(wav.view(1, 1, -1).to(device), torch.tensor([wav.shape[-1]], device=device))
+    model.train(was_training)
+    probs = logits.softmax(-1)[0].float().cpu()
+    own = getattr(model, "labels", None)
+    names = tuple(labels) if labels is not None else (tuple(own) if own else tuple(str(i) for i in range(probs.shape[0])))
+    if len(names) != probs.shape[0]:
+        raise ValueError(f"labels must name the model's {probs.shape[0]} classes; got {len(names)}")
+    idx = int(probs.argmax())
+    return DigitPrediction(names[idx], idx, probs, names, sr, model_sr, resampled)

@@ -1,0 +1,74 @@
+"""Training: the course's trainers and what they share (Chapters 4-8).
+
+===================================  ==================================================  =========
+module                               what it holds                                       chapter
+===================================  ==================================================  =========
+``training.core``                    device, progress bar, timing, :class:`History` of   all
+                                     named metrics, atomic checkpoints and training
+                                     states that resume exactly, the sample-rate check
+``training.metrics``                 accuracy, confusion matrix, per-class / per-group   4-6
+``training.classifier``              :func:`fit` and :func:`predict` for classifiers     4-6
+===================================  ==================================================  =========
+
+Room is kept beside them for the trainers of the generative chapters, built from
+``training.core`` in the same way as ``training.classifier``:
+
+* ``training.wgan`` -- the WGAN-GP trainer of Chapter 7 (WaveGAN): critic and generator
+  steps, the gradient penalty, and the same progress bar, :class:`History` and resumable
+  training states;
+* ``training.optimise`` -- the input optimisation of Chapter 8 (spectrogram style transfer):
+  gradient descent on the input of a fixed network, such as the classifier of
+  :mod:`audiomap_lib.hub`.
+
+The plots of a :class:`History` and of a confusion matrix are in :mod:`audiomap_lib.plots`
+(:func:`~audiomap_lib.plots.plot_history`, :func:`~audiomap_lib.plots.plot_confusion_matrix`).
+Everything listed in ``__all__`` is importable from here: ``from audiomap_lib.training import
+fit, predict, History``.
+"""
+from __future__ import annotations
+
+from .classifier import SCHEDULES, fit, predict
+from .core import (
+    History,
+    Stopwatch,
+    check_sample_rates,
+    count_parameters,
+    get_rng_states,
+    is_progress_enabled,
+    load_checkpoint,
+    load_training_state,
+    make_progress_bar,
+    resolve_device,
+    save_checkpoint,
+    save_training_state,
+    set_rng_states,
+)
+from .metrics import (
+    compute_accuracy,
+    compute_confusion_matrix,
+    compute_group_accuracy,
+    compute_per_class_accuracy,
+)
+
+__all__ = [
+    "SCHEDULES",
+    "History",
+    "Stopwatch",
+    "check_sample_rates",
+    "compute_accuracy",
+    "compute_confusion_matrix",
+    "compute_group_accuracy",
+    "compute_per_class_accuracy",
+    "count_parameters",
+    "fit",
+    "get_rng_states",
+    "is_progress_enabled",
+    "load_checkpoint",
+    "load_training_state",
+    "make_progress_bar",
+    "predict",
+    "resolve_device",
+    "save_checkpoint",
+    "save_training_state",
+    "set_rng_states",
+]
