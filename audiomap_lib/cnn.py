@@ -29,12 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attention import compute_masked_mean
-from .io import check_sample_rate, resample
+from .io import check_batch, check_sample_rate, resample
 from .utils import check_positive_int
 
 __all__ = [
     "CNN_CONFIGS",
     "FIRST_ACTIVATIONS",
+    "MAX_PARAMETERS",
     "FramedConv1d",
     "LogEnergyPool",
     "LogMelCNN1d",
@@ -53,15 +54,7 @@ CNN_CONFIGS: dict[str, list[tuple[int, int]]] = {
 single long-kernel convolution; every stage but the last ends with a max-pool of 4."""
 
 def _check_batch(waveforms: torch.Tensor, lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    if not isinstance(waveforms, torch.Tensor) or waveforms.ndim != 3 or waveforms.shape[1] != 1:
-        shape = tuple(waveforms.shape) if isinstance(waveforms, torch.Tensor) else type(waveforms).__name__
-        raise ValueError(f"waveforms must have shape (batch, 1, samples); got {shape}")
-    b, _, t = waveforms.shape
-    if lengths is None:
-        return waveforms, torch.full((b,), t, dtype=torch.int64, device=waveforms.device)
-    if not isinstance(lengths, torch.Tensor) or lengths.shape != (b,):
-        raise ValueError(f"lengths must be a tensor of shape (batch={b},); got {getattr(lengths, 'shape', lengths)}")
-    return waveforms, lengths.to(waveforms.device)
+    return check_batch(waveforms, lengths)
 
 
 def _masked_mean(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -291,6 +284,11 @@ class RawAudioCNN(nn.Module):
         return self.head(_masked_mean(h, frames))
 
 
+MAX_PARAMETERS = 100_000_000
+"""The most weights a log-mel baseline may be built with (about 400 MB in float32): a larger
+configuration is refused before anything is allocated."""
+
+
 class _LogMelBase(nn.Module):
     """What the two log-mel baselines share: the front end, ``blocks`` conv blocks, the head."""
 
@@ -300,8 +298,23 @@ class _LogMelBase(nn.Module):
         from .models import LogMelFrontEnd
 
         self.input_sr = check_sample_rate(input_sr, "input_sr")
-        check_positive_int(channels, "channels")
-        check_positive_int(blocks, "blocks")
+        channels = check_positive_int(channels, "channels")
+        blocks = check_positive_int(blocks, "blocks")
+        n_classes = check_positive_int(n_classes, "n_classes")
+        n_mels = check_positive_int(n_mels, "n_mels")
+        if dims == 2 and 2 ** blocks > n_mels:
+            raise ValueError(
+                f"blocks={blocks} halves the {n_mels} mel bands {blocks} times (MaxPool 2x2), leaving none; "
+                f"use blocks <= {n_mels.bit_length() - 1} or more n_mels"
+            )
+        in_first = 1 if dims == 2 else n_mels
+        weights = sum((in_first if i == 0 else channels * 2 ** (i - 1)) * channels * 2 ** i * 3 ** dims
+                      for i in range(blocks))
+        if weights > MAX_PARAMETERS:
+            raise ValueError(
+                f"channels={channels} with blocks={blocks} (widths doubling per block) would hold about "
+                f"{weights:,} weights, more than MAX_PARAMETERS={MAX_PARAMETERS:,}: use fewer blocks or channels"
+            )
         self.front_end = LogMelFrontEnd(sr=input_sr, n_mels=n_mels)
         self.labels: tuple[str, ...] | None = None
         self.config_dict: dict[str, Any] = {"n_classes": n_classes, "channels": channels, "blocks": blocks, "input_sr": input_sr,

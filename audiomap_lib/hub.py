@@ -6,8 +6,9 @@ and Chapter 8 (style transfer) to steer an input by gradient descent. :func:`pre
 classifies one waveform given at any sample rate: when the rate differs from the model's it
 resamples explicitly and says so in the :class:`DigitPrediction` it returns.
 
-A saved classifier is one file (``get_cache_dir("models") / "digit_classifier.pt"`` unless
-another path is given), written atomically with
+A saved classifier is one file (``get_cache_dir("models", <profile>) / "digit_classifier.pt"``
+unless another path is given: each profile keeps its own, so a ``quick`` test run never
+replaces the classifier a ``standard`` or ``full`` run trained), written atomically with
 :func:`audiomap_lib.training.save_checkpoint`: the weights, the model's class and
 constructor arguments, the class names and the sample rate in Hz.
 """
@@ -25,7 +26,7 @@ from torch import nn
 from .cnn import LogMelCNN1d, LogMelCNN2d, RawAudioCNN
 from .io import check_sample_rate, check_waveform, resample
 from .training.core import load_checkpoint, save_checkpoint
-from .utils import get_cache_dir
+from .utils import get_cache_dir, get_profile
 
 __all__ = [
     "DIGIT_CLASSIFIER_NAME",
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 DIGIT_CLASSIFIER_NAME = "digit_classifier.pt"
-"""File name of the course's digit classifier in ``get_cache_dir("models")``."""
+"""File name of the course's digit classifier in ``get_cache_dir("models", <profile>)``."""
 
 DigitClassifier = RawAudioCNN | LogMelCNN2d | LogMelCNN1d
 """The model classes a digit classifier file can hold (Chapter 6)."""
@@ -48,7 +49,10 @@ _MODEL_CLASSES: dict[str, type[RawAudioCNN] | type[LogMelCNN2d] | type[LogMelCNN
 
 
 def _default_path(path: str | Path | None) -> Path:
-    return get_cache_dir("models") / DIGIT_CLASSIFIER_NAME if path is None else Path(path).expanduser()
+    """The given path, or the active profile's own file in the cache."""
+    if path is None:
+        return get_cache_dir("models", get_profile()) / DIGIT_CLASSIFIER_NAME
+    return Path(path).expanduser()
 
 
 def save_digit_classifier(model: nn.Module, labels: Sequence[str], path: str | Path | None = None,
@@ -61,7 +65,8 @@ def save_digit_classifier(model: nn.Module, labels: Sequence[str], path: str | P
         model: a :class:`~audiomap_lib.cnn.RawAudioCNN`, :class:`~audiomap_lib.cnn.LogMelCNN2d`
             or :class:`~audiomap_lib.cnn.LogMelCNN1d`.
         labels: the ``n_classes`` class names in index order.
-        path: destination; ``None``: ``get_cache_dir("models") / "digit_classifier.pt"``.
+        path: destination; ``None``: ``get_cache_dir("models", get_profile()) / "digit_classifier.pt"``
+            (one file per profile).
         meta: extra JSON-like values (accuracies, corpus, profile ...).
 
     Returns:
@@ -87,7 +92,7 @@ def load_digit_classifier(path: str | Path | None = None, device: torch.device |
     """Load a classifier saved by :func:`save_digit_classifier` (Chapter 6; used by Chapters 7 and 8).
 
     Args:
-        path: the file; ``None``: ``get_cache_dir("models") / "digit_classifier.pt"``.
+        path: the file; ``None``: the active profile's ``get_cache_dir("models", <profile>) / "digit_classifier.pt"``.
         device: where to put the model.
 
     Returns:

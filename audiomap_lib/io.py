@@ -25,6 +25,7 @@ __all__ = [
     "Waveform",
     "check_waveform",
     "check_mono",
+    "check_batch",
     "check_sample_rate",
     "check_same_rate",
     "load_audio",
@@ -158,6 +159,57 @@ def check_mono(waveform: Waveform, name: str = "waveform") -> torch.Tensor:
             )
         wav = wav[0]
     return wav
+
+
+def check_batch(
+    waveforms: object, lengths: object = None, name: str = "waveforms", allow_2d: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check a batch of mono clips and their lengths, as the models take them (Chapters 4-6).
+
+    Args:
+        waveforms: float tensor ``(batch, 1, samples)`` (``(batch, samples)`` too when
+            ``allow_2d``); float16 and float64 are accepted and converted to ``float32``,
+            the models' dtype.
+        lengths: real samples per clip, an integer tensor ``(batch,)`` with values in
+            ``1 .. samples``; ``None`` means every clip fills all ``samples``.
+        name: the argument's name, used in error messages.
+
+    Returns:
+        ``(waveforms, lengths)``: ``float32`` ``(batch, 1, samples)`` (or ``(batch, samples)``),
+        and ``int64`` ``(batch,)`` on the waveforms' device.
+
+    Raises:
+        TypeError: not a float tensor, or lengths not integers (a float length would be
+            truncated silently).
+        ValueError: wrong shape, no samples, NaN/Inf samples, lengths of the wrong shape or
+            outside ``1 .. samples``.
+    """
+    if not isinstance(waveforms, torch.Tensor) or not waveforms.is_floating_point():
+        what = f"a tensor of dtype {waveforms.dtype}" if isinstance(waveforms, torch.Tensor) else type(waveforms).__name__
+        raise TypeError(f"{name} must be a floating-point torch.Tensor (batch, 1, samples); got {what}")
+    ok_2d = allow_2d and waveforms.ndim == 2
+    if not ok_2d and (waveforms.ndim != 3 or waveforms.shape[1] != 1):
+        wanted = "(batch, 1, samples) or (batch, samples)" if allow_2d else "(batch, 1, samples)"
+        raise ValueError(f"{name} must have shape {wanted} (mono clips); got {tuple(waveforms.shape)}")
+    if waveforms.shape[0] == 0 or waveforms.shape[-1] == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(waveforms.shape)}); expected at least one clip and sample")
+    if not bool(torch.isfinite(waveforms).all()):
+        raise ValueError(f"{name} contains NaN or infinite samples; expected finite values")
+    x = waveforms if waveforms.dtype == torch.float32 else waveforms.to(torch.float32)
+    b, t = x.shape[0], x.shape[-1]
+    if lengths is None:
+        return x, torch.full((b,), t, dtype=torch.int64, device=x.device)
+    if not isinstance(lengths, torch.Tensor) or lengths.is_floating_point() or lengths.is_complex() \
+            or lengths.dtype == torch.bool:
+        got = f"dtype {lengths.dtype}" if isinstance(lengths, torch.Tensor) else type(lengths).__name__
+        raise TypeError(f"lengths must be an integer tensor (batch,) of samples per clip; got {got}")
+    if lengths.shape != (b,):
+        raise ValueError(f"lengths must have shape (batch={b},); got {tuple(lengths.shape)}")
+    if b and (int(lengths.min()) < 1 or int(lengths.max()) > t):
+        raise ValueError(
+            f"lengths must lie in 1..{t} (the samples of {name}); got {int(lengths.min())}..{int(lengths.max())}"
+        )
+    return x, lengths.to(device=x.device, dtype=torch.int64)
 
 
 def pcm_to_float(x: np.ndarray | torch.Tensor) -> torch.Tensor:

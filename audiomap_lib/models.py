@@ -23,8 +23,9 @@ import torch
 from torch import nn
 
 from .attention import AttentionPooling, compute_masked_mean, make_length_mask
-from .io import check_sample_rate
+from .io import check_batch, check_sample_rate
 from .spectral import make_mel_transform
+from .utils import check_non_negative_int, check_positive_int
 
 __all__ = [
     "POOLINGS",
@@ -72,11 +73,15 @@ class LogMelFrontEnd(nn.Module):
                  max_freq_width: int = 6, max_time_width: int = 10) -> None:
         super().__init__()
         self.sr = check_sample_rate(sr, "sr")
-        self.n_mels, self.hop_length, self.n_fft = int(n_mels), int(hop_length), int(n_fft)
+        self.n_mels = check_positive_int(n_mels, "n_mels")
+        self.hop_length = check_positive_int(hop_length, "hop_length")
+        self.n_fft = check_positive_int(n_fft, "n_fft")
         self.mel = make_mel_transform(self.sr, n_fft, hop_length, n_mels, f_min, f_max)  # Chapter 2's settings
-        self.norm = nn.BatchNorm1d(n_mels)
-        self.freq_masks, self.time_masks = int(freq_masks), int(time_masks)
-        self.max_freq_width, self.max_time_width = int(max_freq_width), int(max_time_width)
+        self.norm = nn.BatchNorm1d(self.n_mels)
+        self.freq_masks = check_non_negative_int(freq_masks, "freq_masks")
+        self.time_masks = check_non_negative_int(time_masks, "time_masks")
+        self.max_freq_width = check_positive_int(max_freq_width, "max_freq_width")
+        self.max_time_width = check_positive_int(max_time_width, "max_time_width")
 
     @property
     def sample_rate_hz(self) -> int:
@@ -105,15 +110,10 @@ class LogMelFrontEnd(nn.Module):
             ``(features, frame_lengths)``: ``(B, n_mels, frames)`` float and ``(B,)`` int64
             (frames beyond a clip's length are set to 0).
         """
+        waveforms, lengths = check_batch(waveforms, lengths, allow_2d=True)
         if waveforms.ndim == 3:
-            if waveforms.shape[1] != 1:
-                raise ValueError(f"waveforms must be mono (B, 1, T); got shape {tuple(waveforms.shape)}")
             waveforms = waveforms[:, 0]
-        if waveforms.ndim != 2:
-            raise ValueError(f"waveforms must have shape (B, 1, T) or (B, T); got {tuple(waveforms.shape)}")
         b, t = waveforms.shape
-        if lengths is None:
-            lengths = torch.full((b,), t, dtype=torch.int64, device=waveforms.device)
         # Pad with zeros at the end so that the last real frames see zeros, as a padded clip
         # in a batch does: a clip then gets the same features alone or in any batch.
         n_frames = t // self.hop_length + 1

@@ -192,3 +192,18 @@ def test_log_energy_front_end_and_loudness_normalisation() -> None:
     assert y.shape == (1, 2, 2) and torch.allclose(y, torch.log(torch.tensor(4.0 + 1e-4)))
     with pytest.raises(ValueError, match="first_activation"):
         cnn.RawAudioCNN("m5", input_sr=16000, first_activation="tanh")
+
+
+def test_each_profile_keeps_its_own_saved_classifier(tmp_path, monkeypatch) -> None:
+    """A quick test run must never replace the classifier a standard run trained (Chapter 7 scores with it)."""
+    monkeypatch.setenv("AUDIOMAP_DATA", str(tmp_path))
+    labels = [f"c{i}" for i in range(10)]
+    saved = {}
+    for profile, seed in (("standard", 0), ("quick", 1)):
+        monkeypatch.setenv("AUDIOMAP_PROFILE", profile)
+        torch.manual_seed(seed)
+        saved[profile] = hub.save_digit_classifier(cnn.LogMelCNN1d(channels=8, input_sr=16000), labels, profile=profile)
+    assert saved["quick"] != saved["standard"] and saved["quick"].parent.name == "quick"
+    monkeypatch.setenv("AUDIOMAP_PROFILE", "standard")
+    _, meta = hub.load_digit_classifier()
+    assert meta["profile"] == "standard"

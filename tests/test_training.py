@@ -125,7 +125,7 @@ def test_metrics_against_numpy() -> None:
     with pytest.raises(ValueError, match="one group per clip"):
         tr.compute_group_accuracy(torch.from_numpy(p), torch.from_numpy(y), groups[:-1])
     with pytest.raises(ValueError, match="labels"):
-        tr.compute_accuracy(torch.zeros(3), torch.zeros(4))
+        tr.compute_accuracy(torch.zeros(3, dtype=torch.long), torch.zeros(4, dtype=torch.long))
 
 
 def test_plots_return_axes_and_count_parameters() -> None:
@@ -232,3 +232,37 @@ def test_history_logs_any_named_metric() -> None:
         h.log(epochs=1.0)
     with pytest.raises(ValueError, match="same number"):
         tr.History(a=[1.0], b=[1.0, 2.0])
+
+
+def test_fit_refuses_what_would_train_silently_wrong() -> None:
+    train = _tones(32, 1)
+    with pytest.raises(ValueError, match="val_loader is empty"):
+        tr.fit(TinyNet(), train, [], epochs=2, device="cpu", progress=False, verbose=False)
+    with pytest.raises(ValueError, match="val_loader gave no clips"):
+        tr.fit(TinyNet(), train, iter([]), epochs=2, device="cpu", progress=False, verbose=False)
+    x, y, lengths = train[0]
+    poisoned = [(x.clone().index_fill_(2, torch.tensor([3]), float("nan")), y, lengths)] + train[1:]
+    with pytest.raises(ValueError, match="train_loader gave waveforms with NaN"):
+        tr.fit(TinyNet(), poisoned, _tones(16, 2), epochs=1, device="cpu", progress=False, verbose=False)
+
+
+@pytest.mark.parametrize("n_batches, epochs", [(1, 1), (1, 2), (2, 2), (1, 3), (1, 4), (2, 3), (3, 3), (5, 1)])
+def test_one_cycle_schedule_works_for_tiny_runs(n_batches: int, epochs: int) -> None:
+    """Quick-sized runs (epochs x batches = 1 ... 9 steps) train; a ZeroDivisionError hid here for 4 steps."""
+    torch.manual_seed(0)
+    train = _tones(16 * n_batches, 1)
+    h = tr.fit(TinyNet(), train, _tones(16, 2), epochs=epochs, schedule="onecycle", device="cpu",
+               progress=False, verbose=False)
+    assert h.epochs == epochs and all(math.isfinite(v) for v in h.train_loss)
+
+
+def test_metrics_refuse_out_of_range_and_float_classes() -> None:
+    with pytest.raises(ValueError, match=r"labels must lie in range\(n_classes=3\)"):
+        tr.compute_confusion_matrix(torch.tensor([1]), torch.tensor([-1]), 3)
+    with pytest.raises(ValueError, match=r"predicted must lie in range\(n_classes=3\)"):
+        tr.compute_confusion_matrix(torch.tensor([-1]), torch.tensor([1]), 3)
+    with pytest.raises(TypeError, match="predicted must hold integer class indices"):
+        tr.compute_accuracy(torch.tensor([3.7, 1.0]), torch.tensor([3, 1]))
+    with pytest.raises(TypeError, match="labels must hold integer class indices"):
+        tr.compute_accuracy(torch.tensor([3, 1]), torch.tensor([3.0, 1.0]))
+    assert tr.compute_accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1])) == 0.5

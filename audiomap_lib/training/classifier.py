@@ -55,7 +55,11 @@ SCHEDULES: tuple[str, ...] = ("onecycle", "cosine", "constant")
 
 def _make_scheduler(optimizer: torch.optim.Optimizer, schedule: str, lr: float, total_steps: int) -> Any:
     if schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(total_steps, 1), pct_start=0.25)
+        if total_steps <= 2:  # too short to warm up and anneal: a constant rate
+            return None
+        # a quarter of the steps warm up; at least two, so that no phase has zero length
+        pct_start = max(0.25, 2 / total_steps)
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, pct_start=pct_start)
     if schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
     return None
@@ -160,6 +164,9 @@ def fit(
         raise ValueError("train_loader must have a length (a DataLoader or a list of batches)") from exc
     if steps_per_epoch == 0:
         raise ValueError("train_loader is empty; expected at least one batch")
+    if hasattr(val_loader, "__len__") and len(val_loader) == 0:  # type: ignore[arg-type]
+        raise ValueError("val_loader is empty: fit keeps the weights of the best validation epoch, "
+                         "so it needs at least one validation batch")
     check_sample_rates(model, train_loader=train_loader, val_loader=val_loader, augment=augment)
 
     device = resolve_device(device)
@@ -203,6 +210,13 @@ def fit(
                 x = augment(x, lengths)
             logits = _check_logits(model(x, lengths), y.shape[0])
             loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+            if not bool(torch.isfinite(loss)):
+                bad_input = not bool(torch.isfinite(x).all())
+                raise ValueError(
+                    f"the training loss is {float(loss)} at epoch {epoch}, batch {seen // max(y.shape[0], 1) + 1}: "
+                    + ("train_loader gave waveforms with NaN or infinite samples; clean the data"
+                       if bad_input else "the model diverged; lower lr or set grad_clip")
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip is not None:
@@ -220,8 +234,11 @@ def fit(
         if bar is not None:
             bar.close()
         val_logits, val_y = predict(model, val_loader, device=device)
-        val_loss = float(F.cross_entropy(val_logits, val_y)) if len(val_y) else float("nan")
-        val_acc = compute_accuracy(val_logits, val_y) if len(val_y) else float("nan")
+        if not len(val_y):
+            raise ValueError("val_loader gave no clips: fit keeps the weights of the best validation epoch, "
+                             "so it needs validation data")
+        val_loss = float(F.cross_entropy(val_logits, val_y))
+        val_acc = compute_accuracy(val_logits, val_y)
         history.log(train_loss=float(loss_sum) / seen, train_acc=float(correct) / seen, val_loss=val_loss,
                     val_acc=val_acc, lr=float(optimizer.param_groups[0]["lr"]), seconds=clock.elapsed_s,
                     samples_per_second=seen / max(train_seconds, 1e-9))

@@ -20,14 +20,28 @@ __all__ = [
 ]
 
 
-def _as_predictions(scores: torch.Tensor) -> torch.Tensor:
-    scores = torch.as_tensor(scores)
-    return scores.argmax(-1) if scores.ndim == 2 else scores.long()
+def _as_indices(values: object, name: str) -> torch.Tensor:
+    """Class indices ``(N,)`` as int64: integers only (a float such as 3.7 is refused, never truncated)."""
+    t = torch.as_tensor(values) if not isinstance(values, torch.Tensor) else values
+    if t.dtype == torch.bool or t.is_complex() or t.is_floating_point():
+        raise TypeError(f"{name} must hold integer class indices; got dtype {t.dtype} (take .argmax(-1) of scores)")
+    return t.long()
+
+
+def _as_predictions(scores: object) -> torch.Tensor:
+    t = torch.as_tensor(scores) if not isinstance(scores, torch.Tensor) else scores
+    if t.ndim == 2:
+        if not t.is_floating_point():
+            raise TypeError(f"predicted as scores (N, n_classes) must be floating point; got dtype {t.dtype}")
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError("predicted scores contain NaN or infinite values")
+        return t.argmax(-1)
+    return _as_indices(t, "predicted")
 
 
 def _check_pair(predicted: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     pred = _as_predictions(predicted)
-    labels = torch.as_tensor(labels).long()
+    labels = _as_indices(labels, "labels")
     if pred.ndim != 1 or labels.shape != pred.shape:
         raise ValueError(
             f"predictions (N,) or logits (N, n_classes) must match labels (N,); got "
@@ -61,10 +75,13 @@ def compute_confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, n_cl
     Returns:
         ``int64`` tensor ``(K, K)``: row = true class, column = predicted class.
     """
-    check_positive_int(n_classes, "n_classes")
+    n_classes = check_positive_int(n_classes, "n_classes")
     pred, labels = _check_pair(predicted, labels)
-    if len(labels) and (int(labels.max()) >= n_classes or int(pred.max()) >= n_classes or int(labels.min()) < 0):
-        raise ValueError(f"class indices must lie in range(n_classes={n_classes})")
+    for name, t in (("labels", labels), ("predicted", pred)):
+        if len(t) and (int(t.min()) < 0 or int(t.max()) >= n_classes):
+            raise ValueError(
+                f"{name} must lie in range(n_classes={n_classes}); got values {int(t.min())}..{int(t.max())}"
+            )
     return torch.bincount(labels * n_classes + pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
