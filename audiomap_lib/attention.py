@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
+
+from .utils import check_non_negative_int, check_tensor, promote_floats
 
 __all__ = [
     "make_length_mask",
@@ -44,13 +47,14 @@ def make_length_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch
         ``bool`` tensor ``(B, T)``: ``mask[b, t]`` is ``True`` for ``t < lengths[b]``.
 
     Raises:
+        TypeError: ``lengths`` is not an integer tensor (a float length would be truncated).
         ValueError: ``lengths`` is not 1-D, or holds a value < 1 or > ``max_len``.
     """
-    lengths = torch.as_tensor(lengths)
-    if lengths.ndim != 1:
-        raise ValueError(f"lengths must be 1-D (B,); got shape {tuple(lengths.shape)}")
+    lengths = check_tensor(lengths, "lengths", ndim=1, kind="int", allow_empty=True, allow_sequence=True, shape="(B,)")
     if max_len is None:
         max_len = int(lengths.max()) if lengths.numel() else 0
+    else:
+        max_len = check_non_negative_int(max_len, "max_len")
     if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > max_len):
         raise ValueError(f"lengths must lie in 1..max_len={max_len}; got min {int(lengths.min())}, "
                          f"max {int(lengths.max())}")
@@ -76,12 +80,17 @@ def compute_masked_mean(x: torch.Tensor, lengths: torch.Tensor, dim: int = 1) ->
     Raises:
         ValueError: ``dim`` is the batch axis, or ``lengths`` is not ``(B,)`` in ``1 .. T``.
     """
-    if x.ndim < 2 or dim % x.ndim == 0:
+    x = check_tensor(x, "x", allow_empty=True, shape="(B, ..., T, ...)")
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int axis; got {dim!r}")
+    dim = int(dim)
+    if x.ndim < 2 or not -x.ndim <= dim < x.ndim or dim % x.ndim == 0:
         raise ValueError(f"dim must name a time axis other than the batch axis 0 of x {tuple(x.shape)}; got dim={dim}")
     dim = dim % x.ndim
-    lengths = torch.as_tensor(lengths, device=x.device)
+    lengths = check_tensor(lengths, "lengths", ndim=1, kind="int", allow_empty=True, allow_sequence=True,
+                           shape="(B,)").to(x.device)
     if lengths.shape != (x.shape[0],):
-        raise ValueError(f"lengths must have shape (B,) = ({x.shape[0]},); got {tuple(lengths.shape)}")
+        raise ValueError(f"lengths must have shape (B,) = ({x.shape[0]},) for x of shape {tuple(x.shape)}; got {tuple(lengths.shape)}")
     mask = make_length_mask(lengths, x.shape[dim]).to(x.dtype)  # (B, T)
     shape = [x.shape[0]] + [1] * (x.ndim - 1)
     shape[dim] = x.shape[dim]
@@ -104,11 +113,20 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor | None = None, dim: 
     Raises:
         ValueError: a non-boolean mask, or a slice with nothing left to attend to.
     """
+    scores = check_tensor(scores, "scores", allow_empty=True)
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)) \
+            or not -max(scores.ndim, 1) <= dim < max(scores.ndim, 1):
+        raise ValueError(f"dim must be an axis of scores {tuple(scores.shape)}; got {dim!r}")
+    dim = int(dim)
     if mask is None:
         return torch.softmax(scores, dim=dim)
-    if mask.dtype != torch.bool:
+    if isinstance(mask, torch.Tensor) and mask.dtype != torch.bool:
         raise ValueError(f"mask must be a boolean tensor (True = attend); got dtype {mask.dtype}")
-    mask = mask.expand_as(scores)
+    mask = check_tensor(mask, "mask", kind="bool", allow_empty=True)
+    try:
+        mask = mask.expand_as(scores)
+    except RuntimeError:
+        raise ValueError(f"mask of shape {tuple(mask.shape)} does not broadcast to scores {tuple(scores.shape)}") from None
     if not bool(mask.any(dim=dim).all()):
         raise ValueError("mask leaves a row with nothing to attend to (all False along the softmax axis)")
     scores = scores.masked_fill(~mask, float("-inf"))
@@ -139,9 +157,16 @@ def additive_attention(
     Returns:
         ``(context, weights)``: ``(B, d_v)`` and ``(B, T)`` (zero on masked steps).
     """
-    if query.ndim != 2 or keys.ndim != 3 or values.ndim != 3:
-        raise ValueError(f"expected query (B, d_q), keys (B, T, d_k), values (B, T, d_v); got "
-                         f"{tuple(query.shape)}, {tuple(keys.shape)}, {tuple(values.shape)}")
+    query = check_tensor(query, "query", ndim=2, shape="(B, d_q)")
+    keys = check_tensor(keys, "keys", ndim=3, shape="(B, T, d_k)")
+    values = check_tensor(values, "values", ndim=3, shape="(B, T, d_v)")
+    w_query = check_tensor(w_query, "w_query", ndim=2, shape="(d_a, d_q)")
+    w_key = check_tensor(w_key, "w_key", ndim=2, shape="(d_a, d_k)")
+    v = check_tensor(v, "v", ndim=1, shape="(d_a,)")
+    query, keys, values, w_query, w_key, v = promote_floats(query, keys, values, w_query, w_key, v)
+    if w_query.shape[1] != query.shape[1] or w_key.shape[1] != keys.shape[2] or not w_query.shape[0] == w_key.shape[0] == v.shape[0]:
+        raise ValueError(f"w_query must be (d_a, d_q), w_key (d_a, d_k) and v (d_a,) for query {tuple(query.shape)} "
+                         f"and keys {tuple(keys.shape)}; got {tuple(w_query.shape)}, {tuple(w_key.shape)}, {tuple(v.shape)}")
     if keys.shape[:2] != values.shape[:2] or query.shape[0] != keys.shape[0]:
         raise ValueError(f"batch and time sizes must agree: query {tuple(query.shape)}, keys "
                          f"{tuple(keys.shape)}, values {tuple(values.shape)}")
@@ -169,6 +194,15 @@ def scaled_dot_product_attention(
     Returns:
         ``(output, weights)``: ``(..., L_q, d_v)`` and ``(..., L_q, L_k)``.
     """
+    query = check_tensor(query, "query", ndim=(2, 3, 4), shape="(..., L_q, d)")
+    key = check_tensor(key, "key", ndim=(2, 3, 4), shape="(..., L_k, d)")
+    value = check_tensor(value, "value", ndim=(2, 3, 4), shape="(..., L_k, d_v)")
+    query, key, value = promote_floats(query, key, value)
+    try:
+        torch.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    except RuntimeError:
+        raise ValueError(f"query, key and value must have broadcastable batch sizes; got {tuple(query.shape)}, "
+                         f"{tuple(key.shape)} and {tuple(value.shape)}") from None
     if query.shape[-1] != key.shape[-1]:
         raise ValueError(f"query and key must share their last size d; got {tuple(query.shape)} and {tuple(key.shape)}")
     if key.shape[-2] != value.shape[-2]:

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 
-from .io import check_sample_rate, resample
+from .io import check_batch, check_sample_rate, resample
+from .utils import check_non_negative_int, check_positive_int, check_real
 
 __all__ = [
     "WaveformAugment",
@@ -38,6 +40,8 @@ def _check_batch(waveforms: torch.Tensor, name: str = "waveforms") -> torch.Tens
     if waveforms.ndim not in (1, 2, 3) or waveforms.shape[-1] == 0:
         raise ValueError(f"{name} must have shape (samples,), (channels, samples) or (batch, 1, samples) "
                          f"with at least one sample; got {tuple(waveforms.shape)}")
+    if not bool(torch.isfinite(waveforms).all()):
+        raise ValueError(f"{name} holds NaN or infinite samples (a bad recording?); expected finite values")
     return waveforms
 
 
@@ -58,14 +62,28 @@ def add_noise_at_snr(waveform: torch.Tensor, snr_db: float | torch.Tensor, gener
     Returns:
         The noisy waveform, same shape and dtype (no clipping).
     """
-    waveform = _check_batch(waveform)
-    snr = torch.as_tensor(snr_db, dtype=torch.float64)
+    waveform = _check_batch(waveform, "waveform")
+    if isinstance(snr_db, (bool, np.bool_)) or not isinstance(snr_db, (int, float, np.integer, np.floating, torch.Tensor)):
+        raise TypeError(f"snr_db must be a number or a tensor of numbers in dB; got {snr_db!r}")
+    if isinstance(snr_db, torch.Tensor) and (snr_db.is_complex() or snr_db.dtype == torch.bool):
+        raise TypeError(f"snr_db must hold real numbers in dB; got dtype {snr_db.dtype}")
+    snr = torch.as_tensor(snr_db).to(torch.float64)
     if not bool(torch.isfinite(snr).all()):
         raise ValueError(f"snr_db must be finite; got {snr_db!r}")
+    clips = tuple(waveform.shape[:-1])
+    try:
+        fits = torch.broadcast_shapes(tuple(snr.shape), clips) == clips
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise ValueError(f"snr_db must be a number or broadcast to one SNR per clip, shape {clips} "
+                         f"(waveform.shape[:-1]); got shape {tuple(snr.shape)}")
     if noise is None:
         noise = torch.randn(waveform.shape, generator=generator, dtype=torch.float32).to(waveform.device)
-    elif noise.shape != waveform.shape:
-        raise ValueError(f"noise must have the waveform's shape {tuple(waveform.shape)}; got {tuple(noise.shape)}")
+    else:
+        noise = _check_batch(noise, "noise")
+        if noise.shape != waveform.shape:
+            raise ValueError(f"noise must have the waveform's shape {tuple(waveform.shape)}; got {tuple(noise.shape)}")
     p_s = waveform.double().pow(2).mean(-1)
     p_n = noise.double().pow(2).mean(-1).clamp_min(1e-20)
     scale = torch.sqrt(p_s / (p_n * 10 ** (snr.to(p_s.device) / 10)))  # (…,)
@@ -80,9 +98,10 @@ def shift_waveform(waveform: torch.Tensor, shift: int) -> torch.Tensor:
     Returns:
         Tensor of the same shape.
     """
-    waveform = _check_batch(waveform)
-    if isinstance(shift, bool) or not isinstance(shift, int):
+    waveform = _check_batch(waveform, "waveform")
+    if isinstance(shift, (bool, np.bool_)) or not isinstance(shift, (int, np.integer)):
         raise TypeError(f"shift must be an int number of samples; got {shift!r}")
+    shift = int(shift)
     n = waveform.shape[-1]
     if shift == 0:
         return waveform.clone()
@@ -125,17 +144,16 @@ def change_speed(waveform: torch.Tensor, factor: float, sr: int) -> torch.Tensor
     Returns:
         Tensor of the same shape.
     """
-    waveform = _check_batch(waveform)
+    waveform = _check_batch(waveform, "waveform")
     sr = check_sample_rate(sr, "sr")
-    if not (isinstance(factor, (int, float)) and 0.25 <= factor <= 4):
-        raise ValueError(f"factor must be a number in [0.25, 4]; got {factor!r}")
+    factor = check_real(factor, "factor", 0.25, 4.0)
     new_sr = _speed_rate(factor, sr)
     if new_sr == sr:
         return waveform.clone()
     shape = waveform.shape
     flat = waveform.reshape(-1, shape[-1])
     out = resample(flat, sr, new_sr)
-    return _fit_length(out, shape[-1]).reshape(shape)
+    return _fit_length(out, shape[-1]).reshape(shape).to(waveform.dtype)
 
 
 @dataclass(kw_only=True)
@@ -179,18 +197,23 @@ class WaveformAugment:
     def __post_init__(self) -> None:
         self.sr = check_sample_rate(self.sr, "sr")
         for name in ("p_speed", "p_shift", "p_gain", "p_noise"):
-            p = getattr(self, name)
-            if not 0 <= p <= 1:
-                raise ValueError(f"{name} must lie in [0, 1]; got {p!r}")
+            setattr(self, name, check_real(getattr(self, name), name, 0.0, 1.0))
         for name in ("speed", "gain_db", "snr_db"):
             r = getattr(self, name)
-            if r is not None and (len(r) != 2 or r[0] > r[1]):
+            if r is None:
+                continue
+            if not isinstance(r, (tuple, list)) or len(r) != 2:
                 raise ValueError(f"{name} must be a (low, high) pair with low <= high, or None; got {r!r}")
-        if self.speed is not None and self.speed[0] <= 0:
-            raise ValueError(f"speed factors must be positive; got {self.speed!r}")
-        if self.shift_ms < 0:
-            raise ValueError(f"shift_ms must be >= 0; got {self.shift_ms!r}")
-        self.generator = torch.Generator().manual_seed(int(self.seed))
+            low, high = (check_real(v, f"{name}[{i}]") for i, v in enumerate(r))
+            if low > high:
+                raise ValueError(f"{name} must be a (low, high) pair with low <= high, or None; got {r!r}")
+            setattr(self, name, (low, high))
+        if self.speed is not None and not 0.25 <= self.speed[0] <= self.speed[1] <= 4:
+            raise ValueError(f"speed factors must lie in [0.25, 4]; got {self.speed!r}")
+        self.speed_steps = check_positive_int(self.speed_steps, "speed_steps")
+        self.shift_ms = check_real(self.shift_ms, "shift_ms", 0.0, unit="ms")
+        self.seed = check_non_negative_int(self.seed, "seed")
+        self.generator = torch.Generator().manual_seed(self.seed)
 
     @property
     def sample_rate_hz(self) -> int:
@@ -213,8 +236,11 @@ class WaveformAugment:
         Returns:
             ``(B, 1, T)`` on the same device, same dtype.
         """
-        if not isinstance(waveforms, torch.Tensor) or waveforms.ndim != 3:
-            raise ValueError(f"waveforms must have shape (batch, 1, samples); got {getattr(waveforms, 'shape', waveforms)}")
+        waveforms = _check_batch(waveforms)
+        if waveforms.ndim != 3 or waveforms.shape[1] != 1:
+            raise ValueError(f"waveforms must have shape (batch, 1, samples); got {tuple(waveforms.shape)}")
+        if lengths is not None:
+            check_batch(waveforms, lengths)  # the same rules as the models: integer, 1..T, one per clip
         x = waveforms.clone()
         b = x.shape[0]
         if self.speed is not None and self.p_speed > 0:

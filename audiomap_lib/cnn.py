@@ -41,6 +41,7 @@ __all__ = [
     "LogMelCNN1d",
     "LogMelCNN2d",
     "RawAudioCNN",
+    "compute_min_input_length",
     "compute_output_lengths",
 ]
 
@@ -55,6 +56,33 @@ single long-kernel convolution; every stage but the last ends with a max-pool of
 
 def _check_batch(waveforms: torch.Tensor, lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     return check_batch(waveforms, lengths)
+
+
+def _check_long_enough(waveforms: torch.Tensor, min_samples: int, model: nn.Module) -> None:
+    """Refuse a batch too short for every layer of ``model`` to keep one output step."""
+    if waveforms.shape[-1] < min_samples:
+        sr = int(cast(int, model.sample_rate_hz))
+        raise ValueError(
+            f"waveforms have {waveforms.shape[-1]} samples ({1000 * waveforms.shape[-1] / sr:.1f} ms at {sr} Hz); "
+            f"this {type(model).__name__} needs at least min_input_samples={min_samples} "
+            f"({1000 * min_samples / sr:.1f} ms) for its last layer to have one output step: pad the clips"
+        )
+
+
+def compute_min_input_length(layers: Sequence[tuple[int, int, int]]) -> int:
+    """The shortest input (samples) for which a stack of 1-D conv / pool layers keeps one output step
+    (Chapter 6; inverts the length formula of :func:`compute_output_lengths`, which clamps instead).
+
+    Args:
+        layers: ``(kernel, stride, padding)`` of each layer, first layer first.
+
+    Returns:
+        The smallest ``L >= 1`` with ``floor((L + 2 p - k) / s) + 1 >= 1`` after every layer.
+    """
+    need = 1
+    for k, s, p in reversed(list(layers)):
+        need = max(1, (need - 1) * s + k - 2 * p)
+    return need
 
 
 def _masked_mean(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -239,6 +267,15 @@ class RawAudioCNN(nn.Module):
         return self.input_sr
 
     @property
+    def min_input_samples(self) -> int:
+        """The shortest clip this model takes, in samples at ``input_sr`` (shorter ones are refused)."""
+        need = compute_min_input_length(self._layers)  # at model_sr
+        if self.model_sr == self.input_sr:
+            return need
+        # resampling gives ceil(T * model_sr / input_sr) samples, which is >= need from this T on
+        return (need - 1) * self.input_sr // self.model_sr + 1
+
+    @property
     def first_layer(self) -> nn.Conv1d:
         """The long first convolution (the learned filter bank)."""
         return cast(nn.Conv1d, cast(nn.Sequential, self.stages[0])[0])
@@ -258,6 +295,7 @@ class RawAudioCNN(nn.Module):
             and each length scaled the same way.
         """
         waveforms, lengths = _check_batch(waveforms, lengths)
+        _check_long_enough(waveforms, self.min_input_samples, self)
         if self.normalize:
             waveforms = waveforms / _masked_rms(waveforms, lengths)
         if self.model_sr == self.input_sr:
@@ -335,6 +373,17 @@ class _LogMelBase(nn.Module):
         """The rate the waveforms must have, in Hz (``input_sr``)."""
         return self.input_sr
 
+    @property
+    def min_input_samples(self) -> int:
+        """The shortest clip this model takes, in samples at ``input_sr``: ``blocks`` poolings by 2
+        need ``2 ** blocks`` frames, and the front end makes ``T // hop_length + 1`` of them."""
+        return max(1, (2 ** self.blocks - 1) * self.front_end.hop_length)
+
+    def _features(self, waveforms: torch.Tensor, lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        waveforms, lengths = _check_batch(waveforms, lengths)
+        _check_long_enough(waveforms, self.min_input_samples, self)
+        return self.front_end(waveforms, lengths)  # (B, n_mels, F), frames (B,)
+
 
 class LogMelCNN2d(_LogMelBase):
     """A 2-D CNN over log-mel spectrograms: the "spectrogram as an image" baseline (Chapter 6).
@@ -359,8 +408,7 @@ class LogMelCNN2d(_LogMelBase):
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, n_classes)`` for waveforms ``(B, 1, T)`` at ``input_sr``."""
-        waveforms, lengths = _check_batch(waveforms, lengths)
-        feats, frames = self.front_end(waveforms, lengths)  # (B, n_mels, F)
+        feats, frames = self._features(waveforms, lengths)  # (B, n_mels, F)
         h = self.body(feats.unsqueeze(1))  # (B, C, n_mels / 2^blocks, F / 2^blocks)
         frames = torch.div(frames, 2 ** self.blocks, rounding_mode="floor").clamp(1, h.shape[-1])
         return self.head(_masked_mean(h.mean(2), frames))
@@ -388,8 +436,7 @@ class LogMelCNN1d(_LogMelBase):
 
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, n_classes)`` for waveforms ``(B, 1, T)`` at ``input_sr``."""
-        waveforms, lengths = _check_batch(waveforms, lengths)
-        feats, frames = self.front_end(waveforms, lengths)  # (B, n_mels, F)
+        feats, frames = self._features(waveforms, lengths)  # (B, n_mels, F)
         h = self.body(feats)
         frames = torch.div(frames, 2 ** self.blocks, rounding_mode="floor").clamp(1, h.shape[-1])
         return self.head(_masked_mean(h, frames))

@@ -24,12 +24,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .io import check_sample_rate
 from .spectral import amplitude_to_db
-from .utils import check_positive_int
+from .utils import check_positive_int, check_real, check_tensor, promote_floats
 
 __all__ = [
     "convolve_full",
@@ -55,14 +56,8 @@ WINDOWS = ("hamming", "hann", "blackman", "rectangular")
 
 
 def _as_1d(x: object, name: str) -> torch.Tensor:
-    t = torch.as_tensor(x)
-    if not t.is_floating_point():
-        t = t.to(torch.get_default_dtype())
-    if t.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, shape (samples,); got shape {tuple(t.shape)}")
-    if t.numel() == 0:
-        raise ValueError(f"{name} is empty; expected at least one value")
-    return t
+    """A 1-D real signal or kernel: a tensor, array or list (integers become floats; bool and complex are refused)."""
+    return check_tensor(x, name, ndim=1, allow_sequence=True, shape="(samples,)")
 
 
 def _same_dtype(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -156,12 +151,13 @@ def compute_padding(kernel: int, padding: Padding = 0, stride: int = 1, dilation
             return total, 0
         raise ValueError(f"padding must be an int, a (left, right) pair, 'valid', 'same' or 'causal'; got {padding!r}")
     if isinstance(padding, (tuple, list)):
-        if len(padding) != 2 or any(isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in padding):
+        if len(padding) != 2 or any(isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)) or p < 0
+                                    for p in padding):
             raise ValueError(f"padding as a pair must be two non-negative ints (left, right); got {padding!r}")
         return int(padding[0]), int(padding[1])
-    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+    if isinstance(padding, (bool, np.bool_)) or not isinstance(padding, (int, np.integer)) or padding < 0:
         raise ValueError(f"padding must be a non-negative int, a (left, right) pair, 'valid', 'same' or 'causal'; got {padding!r}")
-    return padding, padding
+    return int(padding), int(padding)
 
 
 def compute_conv_output_length(
@@ -184,6 +180,7 @@ def compute_conv_output_length(
     """
     length = check_positive_int(length, "length")
     left, right = compute_padding(kernel, padding, stride, dilation)
+    kernel, stride, dilation = int(kernel), int(stride), int(dilation)  # checked by compute_padding
     span = dilation * (kernel - 1) + 1
     padded = length + left + right
     if padded < span:
@@ -235,13 +232,12 @@ def compute_receptive_field(
 
 
 def _check_layer_args(x, weight, bias, stride, padding, dilation, groups):
-    if not isinstance(x, torch.Tensor) or x.ndim != 3:
-        raise ValueError(f"x must be a tensor of shape (batch, in_channels, time); got {tuple(getattr(x, 'shape', ()))!r}")
-    if not isinstance(weight, torch.Tensor) or weight.ndim != 3:
-        raise ValueError(
-            f"weight must be a tensor of shape (out_channels, in_channels // groups, kernel); "
-            f"got {tuple(getattr(weight, 'shape', ()))!r}"
-        )
+    """Check a conv layer's arguments; returns ``(x, weight, bias)`` in one float dtype and the padding and length."""
+    x = check_tensor(x, "x", ndim=3, shape="(batch, in_channels, time)")
+    weight = check_tensor(weight, "weight", ndim=3, shape="(out_channels, in_channels // groups, kernel)")
+    if bias is not None:
+        bias = check_tensor(bias, "bias", ndim=1, shape="(out_channels,)")
+    x, weight, bias = promote_floats(x, weight, bias)
     groups = check_positive_int(groups, "groups")
     check_positive_int(stride, "stride")
     check_positive_int(dilation, "dilation")
@@ -259,7 +255,7 @@ def _check_layer_args(x, weight, bias, stride, padding, dilation, groups):
         raise ValueError(f"bias must be None or a tensor of shape (out_channels,) = ({c_out},); got {tuple(getattr(bias, 'shape', ()))!r}")
     left, right = compute_padding(k, padding, stride, dilation)
     out_len = compute_conv_output_length(x.shape[2], k, stride, (left, right), dilation)
-    return left, right, out_len
+    return x, weight, bias, left, right, out_len
 
 
 def conv1d_loop(
@@ -290,7 +286,7 @@ def conv1d_loop(
     Returns:
         Shape ``(batch, out_channels, out_time)``.
     """
-    left, right, out_len = _check_layer_args(x, weight, bias, stride, padding, dilation, groups)
+    x, weight, bias, left, right, out_len = _check_layer_args(x, weight, bias, stride, padding, dilation, groups)
     xp = F.pad(x, (left, right))
     batch, c_in = x.shape[:2]
     c_out, c_g, k = weight.shape
@@ -336,7 +332,7 @@ def conv1d(
     Returns:
         Shape ``(batch, out_channels, out_time)``.
     """
-    left, right, out_len = _check_layer_args(x, weight, bias, stride, padding, dilation, groups)
+    x, weight, bias, left, right, out_len = _check_layer_args(x, weight, bias, stride, padding, dilation, groups)
     xp = F.pad(x, (left, right))
     batch, c_in = x.shape[:2]
     c_out, c_g, k = weight.shape
@@ -379,7 +375,8 @@ def _window(n: int, kind: str) -> torch.Tensor:
 
 def _check_cutoff(cutoff_hz: float, sr: int) -> None:
     sr = check_sample_rate(sr)
-    if not 0 < float(cutoff_hz) < sr / 2:
+    cutoff_hz = check_real(cutoff_hz, "cutoff_hz", unit="Hz")
+    if not 0 < cutoff_hz < sr / 2:
         raise ValueError(f"cutoff_hz must lie strictly between 0 and sr/2 = {sr / 2:g} Hz; got {cutoff_hz!r}")
 
 
@@ -441,7 +438,9 @@ def make_echo_kernel(delay_s: float, gain: float, sr: int) -> torch.Tensor:
         ``float32`` tensor of shape ``(D + 1,)``: 1 at tap 0, ``gain`` at tap ``D``.
     """
     sr = check_sample_rate(sr)
-    delay = round(float(delay_s) * sr)
+    delay_s = check_real(delay_s, "delay_s", 0.0, 60.0, unit="s")
+    gain = check_real(gain, "gain")
+    delay = round(delay_s * sr)
     if delay < 1:
         raise ValueError(f"delay_s must be at least one sample (1/sr = {1 / sr:g} s); got {delay_s!r}")
     h = torch.zeros(delay + 1)
@@ -472,12 +471,11 @@ def apply_fir(waveform: torch.Tensor, kernel: torch.Tensor, mode: str = "center"
     Returns:
         Same shape as ``waveform``.
     """
-    if not isinstance(waveform, torch.Tensor):
-        waveform = torch.as_tensor(waveform)
-    if waveform.ndim < 1 or waveform.shape[-1] == 0:
+    waveform = check_tensor(waveform, "waveform", allow_sequence=True, shape="(..., samples)")
+    if waveform.ndim < 1:
         raise ValueError(f"waveform must have shape (..., samples) with samples > 0; got {tuple(waveform.shape)}")
-    h = _as_1d(kernel, "kernel").to(waveform.dtype if waveform.is_floating_point() else torch.float32)
-    x = waveform.to(h.dtype)
+    x = waveform
+    h = _as_1d(kernel, "kernel").to(x.dtype)  # the waveform's dtype wins, as before
     k = h.shape[0]
     if mode == "center":
         left = (k - 1) // 2
@@ -520,7 +518,8 @@ def compute_frequency_response(
     Raises:
         ValueError: an empty kernel, a bad ``sr`` or ``n_fft``.
     """
-    h = torch.as_tensor(kernel.detach().cpu() if isinstance(kernel, torch.Tensor) else kernel, dtype=torch.float64)
+    h = check_tensor(kernel.detach().cpu() if isinstance(kernel, torch.Tensor) else kernel, "kernel",
+                     allow_sequence=True, allow_empty=True, shape="(..., K)").to(torch.float64)
     if h.ndim == 0 or h.shape[-1] == 0:
         raise ValueError(f"kernel is empty (shape {tuple(h.shape)}); expected at least one tap, shape (..., K)")
     sr = check_sample_rate(sr)

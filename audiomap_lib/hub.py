@@ -163,7 +163,8 @@ def predict_digit(model: nn.Module, waveform: torch.Tensor, sr: int, labels: Seq
         A :class:`DigitPrediction`.
 
     Raises:
-        ValueError: not mono, empty, non-finite, a bad ``sr``, or shorter than 100 ms.
+        ValueError: not mono, empty, non-finite, a bad ``sr``, or shorter than 100 ms or than the
+            model's ``min_input_samples`` (M18 needs more than that).
         TypeError: not a float tensor / array, or a model without ``sample_rate_hz``.
     """
     sr = check_sample_rate(sr, "sr")
@@ -179,9 +180,10 @@ def predict_digit(model: nn.Module, waveform: torch.Tensor, sr: int, labels: Seq
     resampled = sr != model_sr
     if resampled:
         wav = resample(wav, sr, model_sr)
-    min_len = math.ceil(0.1 * model_sr)
+    min_len = max(math.ceil(0.1 * model_sr), int(getattr(model, "min_input_samples", 1)))
     if wav.shape[-1] < min_len:
-        raise ValueError(f"waveform is {wav.shape[-1] / model_sr * 1000:.0f} ms long; expected at least 100 ms")
+        raise ValueError(f"waveform is {wav.shape[-1] / model_sr * 1000:.1f} ms long at {model_sr} Hz; this model "
+                         f"expects at least {min_len} samples ({min_len / model_sr * 1000:g} ms): pad it with zeros")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

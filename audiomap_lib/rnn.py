@@ -24,9 +24,12 @@ weights of a ``torch.nn.RNN`` / ``torch.nn.GRU`` can be copied in directly:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
+
+from .utils import check_tensor, promote_floats
 
 __all__ = [
     "rnn_cell",
@@ -40,6 +43,31 @@ __all__ = [
 ]
 
 
+def _check_args(shapes: dict[str, tuple[int, str]], **args: object) -> list[Any]:
+    """Check each tensor argument (``None`` allowed where the shape string says "or None") and
+    give them one float dtype (:func:`audiomap_lib.utils.promote_floats`)."""
+    out: list[torch.Tensor | None] = []
+    for name, value in args.items():
+        ndim, shape = shapes[name]
+        if value is None and "None" in shape:
+            out.append(None)
+            continue
+        out.append(check_tensor(value, name, ndim=ndim, shape=shape.replace(" or None", "")))
+    return promote_floats(*out)
+
+
+_STEP = {"x": (2, "(B, input_size)"), "h": (2, "(B, hidden)"), "w_ih": (2, "(gates * hidden, input_size)"),
+         "w_hh": (2, "(gates * hidden, hidden)"), "b_ih": (1, "(gates * hidden,) or None"),
+         "b_hh": (1, "(gates * hidden,) or None")}
+_SEQ = {**_STEP, "x": (3, "(B, T, input_size)"), "h0": (2, "(B, hidden) or None")}
+
+
+def _check_biases(b_ih: torch.Tensor | None, b_hh: torch.Tensor | None, rows: int) -> None:
+    for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
+        if b is not None and tuple(b.shape) != (rows,):
+            raise ValueError(f"{name} must be None or have shape (gates * hidden,)=({rows},); got {tuple(b.shape)}")
+
+
 def _check_step(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, gates: int) -> None:
     if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]:
         raise ValueError(f"x must be (B, input_size) and h (B, hidden) with the same B; got "
@@ -47,8 +75,8 @@ def _check_step(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torc
     hidden = h.shape[1]
     if tuple(w_ih.shape) != (gates * hidden, x.shape[1]) or tuple(w_hh.shape) != (gates * hidden, hidden):
         raise ValueError(f"w_ih must be ({gates}*hidden, input_size)={(gates * hidden, x.shape[1])} and w_hh "
-                         f"({gates}*hidden, hidden)={(gates * hidden, hidden)}; got {tuple(w_ih.shape)} "
-                         f"and {tuple(w_hh.shape)}")
+                         f"({gates}*hidden, hidden)={(gates * hidden, hidden)} for x {tuple(x.shape)} and h "
+                         f"{tuple(h.shape)}; got {tuple(w_ih.shape)} and {tuple(w_hh.shape)}")
 
 
 def _check_sequence(x: torch.Tensor, h0: torch.Tensor | None, hidden: int) -> torch.Tensor:
@@ -72,7 +100,9 @@ def rnn_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.T
     Returns:
         The new state ``(B, hidden)``, values in (-1, 1).
     """
+    x, h, w_ih, w_hh, b_ih, b_hh = _check_args(_STEP, x=x, h=h, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
     _check_step(x, h, w_ih, w_hh, 1)
+    _check_biases(b_ih, b_hh, w_hh.shape[0])
     pre = x @ w_ih.T + h @ w_hh.T
     if b_ih is not None:
         pre = pre + b_ih
@@ -88,6 +118,7 @@ def rnn_forward(x: torch.Tensor, h0: torch.Tensor | None, w_ih: torch.Tensor, w_
     Returns:
         ``(outputs, h_last)``: every state ``(B, T, hidden)`` and the last one ``(B, hidden)``.
     """
+    x, h0, w_ih, w_hh, b_ih, b_hh = _check_args(_SEQ, x=x, h0=h0, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
     h = _check_sequence(x, h0, w_hh.shape[0])
     outputs = []
     for t in range(x.shape[1]):
@@ -109,7 +140,9 @@ def gru_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.T
     Returns:
         The new state ``(B, hidden)``: ``(1 - z) * n + z * h``.
     """
+    x, h, w_ih, w_hh, b_ih, b_hh = _check_args(_STEP, x=x, h=h, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
     _check_step(x, h, w_ih, w_hh, 3)
+    _check_biases(b_ih, b_hh, w_hh.shape[0])
     gi = x @ w_ih.T
     gh = h @ w_hh.T
     if b_ih is not None:
@@ -131,6 +164,7 @@ def gru_forward(x: torch.Tensor, h0: torch.Tensor | None, w_ih: torch.Tensor, w_
     Returns:
         ``(outputs, h_last)``: every state ``(B, T, hidden)`` and the last one ``(B, hidden)``.
     """
+    x, h0, w_ih, w_hh, b_ih, b_hh = _check_args(_SEQ, x=x, h0=h0, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
     h = _check_sequence(x, h0, w_hh.shape[1])
     outputs = []
     for t in range(x.shape[1]):
@@ -157,9 +191,16 @@ def gru_cell_textbook(x: torch.Tensor, h: torch.Tensor, w_z: torch.Tensor, w_r: 
     Returns:
         The new state ``(B, hidden)``.
     """
+    shapes = {"x": (2, "(B, input_size)"), "h": (2, "(B, hidden)"), "w_z": (2, "(hidden, hidden + input_size)"),
+              "w_r": (2, "(hidden, hidden + input_size)"), "w_h": (2, "(hidden, hidden + input_size)"),
+              "b_z": (1, "(hidden,) or None"), "b_r": (1, "(hidden,) or None"), "b_h": (1, "(hidden,) or None")}
+    x, h, w_z, w_r, w_h, b_z, b_r, b_h = _check_args(shapes, x=x, h=h, w_z=w_z, w_r=w_r, w_h=w_h, b_z=b_z, b_r=b_r, b_h=b_h)
     if x.ndim != 2 or h.ndim != 2 or x.shape[0] != h.shape[0]:
         raise ValueError(f"x must be (B, input_size) and h (B, hidden); got {tuple(x.shape)}, {tuple(h.shape)}")
     want = (h.shape[1], h.shape[1] + x.shape[1])
+    for name, b in (("b_z", b_z), ("b_r", b_r), ("b_h", b_h)):
+        if b is not None and tuple(b.shape) != (h.shape[1],):
+            raise ValueError(f"{name} must be None or have shape (hidden,)=({h.shape[1]},); got {tuple(b.shape)}")
     for name, w in (("w_z", w_z), ("w_r", w_r), ("w_h", w_h)):
         if tuple(w.shape) != want:
             raise ValueError(f"{name} must be (hidden, hidden + input_size)={want}; got {tuple(w.shape)}")

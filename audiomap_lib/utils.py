@@ -24,7 +24,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -37,9 +37,11 @@ __all__ = [
     "set_seed",
     "get_cache_dir",
     "make_plain_text",
+    "promote_floats",
     "check_positive_int",
     "check_non_negative_int",
     "check_real",
+    "check_tensor",
     "compute_median_time_s",
 ]
 
@@ -85,32 +87,53 @@ def by_profile(quick: T, standard: T, full: T, profile: str | None = None) -> T:
     return {"quick": quick, "standard": standard, "full": full}[name]
 
 
-def get_device(prefer: str | None = None) -> torch.device:
+def get_device(prefer: str | torch.device | None = None) -> torch.device:
     """Choose the compute device: a CUDA GPU when present, else Apple MPS, else CPU.
 
     Args:
-        prefer: force a device (``"cpu"``, ``"cuda"``, ``"mps"``); ``None``
-            also reads the ``AUDIOMAP_DEVICE`` environment variable.
+        prefer: force a device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or a
+            :class:`torch.device`; ``None`` reads the ``AUDIOMAP_DEVICE`` environment
+            variable, and without it picks the best device present.
 
     Returns:
         A :class:`torch.device`.
 
     Raises:
-        ValueError: the requested device is not available on this machine.
+        TypeError: ``prefer`` is neither a string nor a ``torch.device``.
+        ValueError: ``prefer`` (or ``AUDIOMAP_DEVICE``) names no device this course runs on
+            (``"gpu"`` says which name to use), or the device is not available on this machine.
     """
-    choice = prefer or os.environ.get("AUDIOMAP_DEVICE") or None
-    if choice is not None:
+    where = "prefer"
+    choice: object = prefer
+    if choice is None and os.environ.get("AUDIOMAP_DEVICE", "").strip():
+        where, choice = "AUDIOMAP_DEVICE", os.environ["AUDIOMAP_DEVICE"].strip()
+    if choice is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if not isinstance(choice, (str, torch.device)):
+        raise TypeError(f"{where} must be a device name such as 'cpu', 'cuda' or 'mps' (or a torch.device); got {choice!r}")
+    if isinstance(choice, str) and choice.strip().lower() in ("gpu", "nvidia", "metal", "apple"):
+        raise ValueError(f"{where}={choice!r} is not a PyTorch device name; use 'cuda' for an NVIDIA GPU "
+                         f"or 'mps' for Apple's GPU (or 'cpu')")
+    try:
         dev = torch.device(choice)
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {choice!r} was asked for, but no CUDA GPU is available")
-        if dev.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(f"device {choice!r} was asked for, but MPS is not available")
-        return dev
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    except RuntimeError:
+        raise ValueError(f"{where}={choice!r} is not a device name; expected 'cpu', 'cuda', 'cuda:<index>' or 'mps'") from None
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"{where}={choice!r}: the course runs on 'cpu', 'cuda' or 'mps'; got device type {dev.type!r}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{where}={choice!r} asks for a CUDA GPU, but no CUDA GPU is available to PyTorch here; "
+                             f"use 'cpu' (or None to pick the best device present)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{where}={choice!r}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                             f"numbered from 0")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{where}={choice!r} asks for Apple's GPU, but MPS is not available on this machine; use 'cpu'")
+    return dev
 
 
 def set_seed(seed: int = 0, deterministic: bool = True) -> torch.Generator:
@@ -263,6 +286,98 @@ def check_real(
     if high is not None and (x > high or (high_open and x == high)):
         raise ValueError(f"{name} must be {what}; got {value!r}")
     return x
+
+
+_KINDS = {"real": "real numbers (float, or integers converted to float)", "int": "integers",
+          "bool": "booleans (True = keep)"}
+
+
+def check_tensor(
+    value: object,
+    name: str,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    kind: str = "real",
+    allow_empty: bool = False,
+    allow_sequence: bool = False,
+    shape: str = "",
+) -> torch.Tensor:
+    """Check a tensor argument of a from-scratch primitive (Chapters 3-5) and return it as a tensor.
+
+    NumPy arrays are taken as tensors (no copy); Python lists only with ``allow_sequence``.
+    ``kind="real"`` accepts floating point tensors as they are and converts integer ones to
+    the default float dtype (exact for the sizes used here); it refuses ``bool`` and complex
+    values, which would otherwise be cast silently (dropping the imaginary part). ``"int"``
+    accepts integer dtypes only (a float length or label would be truncated); ``"bool"``
+    accepts boolean masks only. NaN and infinities are not looked for: a primitive passes
+    them through, as its PyTorch counterpart does.
+
+    Args:
+        value: the argument.
+        name: its name, used in the error message.
+        ndim: the allowed rank(s) (``None``: any).
+        kind: ``"real"``, ``"int"`` or ``"bool"``.
+        allow_empty: accept a tensor with a zero-sized dimension.
+        allow_sequence: accept (nested) lists and tuples of numbers.
+        shape: the expected shape in words, for the message, e.g. ``"(B, T, input_size)"``.
+
+    Returns:
+        A :class:`torch.Tensor` (``value`` itself when it already is one of an accepted dtype).
+
+    Raises:
+        TypeError: not a tensor / array (or sequence), or a dtype of the wrong kind.
+        ValueError: the wrong rank, or empty.
+    """
+    if kind not in _KINDS:
+        raise ValueError(f"kind must be one of {sorted(_KINDS)}; got {kind!r}")
+    wanted = f" of shape {shape}" if shape else ""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biufc":
+            raise TypeError(f"{name} must be a tensor of {_KINDS[kind]}{wanted}; got an array of dtype {value.dtype}")
+        t = torch.from_numpy(np.ascontiguousarray(value))
+    elif isinstance(value, torch.Tensor):
+        t = value
+    elif allow_sequence and isinstance(value, (list, tuple)):
+        try:
+            t = torch.as_tensor(value)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{name} must be a tensor (or a list) of {_KINDS[kind]}{wanted}; got {value!r:.80}") from None
+    else:
+        what = "a torch.Tensor or numpy array" + (" (or a list)" if allow_sequence else "")
+        raise TypeError(f"{name} must be {what} of {_KINDS[kind]}{wanted}; got {type(value).__name__}")
+    dtype = t.dtype
+    if kind == "bool":
+        ok = dtype == torch.bool
+    elif kind == "int":
+        ok = dtype != torch.bool and not dtype.is_floating_point and not dtype.is_complex
+    else:
+        ok = dtype != torch.bool and not dtype.is_complex
+    if not ok:
+        raise TypeError(f"{name} must hold {_KINDS[kind]}; got dtype {dtype}")
+    if kind == "real" and not dtype.is_floating_point:
+        t = t.to(torch.get_default_dtype())
+    if ndim is not None:
+        ranks = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if t.ndim not in ranks:
+            raise ValueError(f"{name} must be {' or '.join(f'{r}-D' for r in ranks)}{wanted}; got shape {tuple(t.shape)}")
+    if not allow_empty and t.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(t.shape)}); expected at least one value{wanted and ','}{wanted}")
+    return t
+
+
+def promote_floats(*tensors: torch.Tensor | None) -> list[Any]:
+    """Bring float tensors to one dtype, the widest among them (float32 with float64: float64).
+
+    ``None`` entries stay ``None``. Used after :func:`check_tensor` so that a learner's
+    float64 tensor meets the course's float32 weights without a dtype error from deep in torch.
+    """
+    present = [t for t in tensors if t is not None]
+    if not present:
+        return list(tensors)
+    dtype = present[0].dtype
+    for t in present[1:]:
+        dtype = torch.promote_types(dtype, t.dtype)
+    return [None if t is None else t.to(dtype) for t in tensors]
 
 
 def compute_median_time_s(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:

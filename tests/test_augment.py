@@ -83,3 +83,42 @@ def test_augment_validates_its_settings() -> None:
         A.WaveformAugment(sr=16000, speed=(1.2, 0.8))
     with pytest.raises(ValueError, match=r"\(batch, 1, samples\)"):
         A.WaveformAugment(sr=16000)(torch.zeros(100), None)
+
+
+def test_add_noise_refuses_snrs_that_would_change_the_shape() -> None:
+    x = _batch(2, 100)
+    with pytest.raises(ValueError, match=r"snr_db must be a number or broadcast to one SNR per clip, shape \(2, 1\)"):
+        A.add_noise_at_snr(x, torch.tensor([1.0, 2.0, 3.0]))
+    assert A.add_noise_at_snr(x, torch.tensor([[5.0], [10.0]])).shape == x.shape  # one per clip
+    assert A.add_noise_at_snr(x, torch.tensor(5.0)).shape == x.shape
+    with pytest.raises(ValueError, match="waveform holds NaN"):
+        A.add_noise_at_snr(torch.full((10,), float("nan")), 10.0)
+    with pytest.raises(TypeError, match="snr_db"):
+        A.add_noise_at_snr(x, "10")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16])
+def test_augment_keeps_float64_and_float16(dtype: torch.dtype) -> None:
+    x = _batch(4, 4000)
+    aug = A.WaveformAugment(sr=16000, p_speed=1.0, p_shift=1.0, p_gain=1.0, p_noise=1.0)
+    ref = A.WaveformAugment(sr=16000, p_speed=1.0, p_shift=1.0, p_gain=1.0, p_noise=1.0)(x)
+    out = aug(x.to(dtype))
+    assert out.dtype == dtype and out.shape == x.shape
+    tol = 1e-5 if dtype == torch.float64 else 2e-2
+    torch.testing.assert_close(out.float(), ref, atol=tol, rtol=tol)
+
+
+def test_augment_refuses_stereo_integer_and_non_finite_batches() -> None:
+    aug = A.WaveformAugment(sr=16000)
+    with pytest.raises(ValueError, match=r"\(batch, 1, samples\)"):
+        aug(torch.zeros(4, 2, 100))
+    with pytest.raises(TypeError, match="floating-point"):
+        aug(torch.zeros(4, 1, 100, dtype=torch.int16))
+    with pytest.raises(ValueError, match="NaN"):
+        aug(torch.full((4, 1, 100), float("inf")))
+    with pytest.raises(ValueError, match="seed"):
+        A.WaveformAugment(sr=16000, seed=-1)
+    with pytest.raises(ValueError, match="shift_ms"):
+        A.WaveformAugment(sr=16000, shift_ms=float("nan"))
+    import numpy as np
+    assert A.WaveformAugment(sr=16000, seed=np.int64(3), speed_steps=np.int32(5)).seed == 3

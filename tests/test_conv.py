@@ -109,8 +109,8 @@ def test_conv1d_float32_and_nn_layer() -> None:
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(x=torch.zeros(4, 10), weight=torch.zeros(1, 4, 3)), "x must be a tensor of shape"),
-        (dict(x=torch.zeros(1, 4, 10), weight=torch.zeros(1, 4)), "weight must be a tensor of shape"),
+        (dict(x=torch.zeros(4, 10), weight=torch.zeros(1, 4, 3)), r"x must be 3-D of shape \(batch, in_channels, time\)"),
+        (dict(x=torch.zeros(1, 4, 10), weight=torch.zeros(1, 4)), r"weight must be 3-D of shape \(out_channels"),
         (dict(x=torch.zeros(1, 5, 10), weight=torch.zeros(2, 2, 3), groups=2), "in_channels \\(5\\) is not divisible by groups \\(2\\)"),
         (dict(x=torch.zeros(1, 4, 10), weight=torch.zeros(3, 2, 3), groups=2), "out_channels \\(3"),
         (dict(x=torch.zeros(1, 4, 10), weight=torch.zeros(2, 3, 3)), "weight.shape\\[1\\] must be"),
@@ -253,3 +253,28 @@ def test_frequency_response_fft_grid_equals_direct_evaluation() -> None:
     torch.testing.assert_close(db[:, 0], torch.tensor([0.0, 20 * np.log10(2)], dtype=torch.float64), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="kernel is empty"):
         conv.compute_frequency_response([], 16000)
+
+
+def test_layers_and_cells_take_float64_and_numpy_like_pytorch_in_float64() -> None:
+    import numpy as np
+
+    from audiomap_lib import attention, rnn
+
+    g = torch.Generator().manual_seed(1)
+    x, w, b = torch.randn(2, 3, 20, generator=g), torch.randn(4, 3, 5, generator=g), torch.randn(4, generator=g)
+    ref = torch.nn.functional.conv1d(x.double(), w.double(), b.double(), padding=2)
+    for fn in (conv.conv1d, conv.conv1d_loop):
+        out = fn(x.double(), w, b.numpy(), padding=2)
+        assert out.dtype == torch.float64
+        torch.testing.assert_close(out, ref)
+    cell = torch.nn.GRUCell(3, 4).double()
+    xs, hs = torch.randn(2, 3, generator=g, dtype=torch.float64), torch.randn(2, 4, generator=g, dtype=torch.float64)
+    out = rnn.gru_cell(xs, hs.float(), cell.weight_ih.float(), cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    torch.testing.assert_close(out, cell(xs, hs), rtol=1e-5, atol=1e-6)
+    q, k, v = (torch.randn(2, 3, 8, generator=g) for _ in range(3))
+    out, _ = attention.scaled_dot_product_attention(q.double(), np.asarray(k), v)
+    torch.testing.assert_close(out, torch.nn.functional.scaled_dot_product_attention(q.double(), k.double(), v.double()))
+    with pytest.raises(TypeError, match="x must hold real numbers"):
+        conv.conv1d(x.to(torch.complex64), w)
+    with pytest.raises(TypeError, match="w must hold real numbers"):
+        conv.convolve_full(torch.ones(4), torch.ones(2, dtype=torch.bool))

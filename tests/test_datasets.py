@@ -160,3 +160,27 @@ def test_get_datasets_serves_drums_and_digits(manifest, monkeypatch):
         get_datasets("birds")
     with pytest.raises(ValueError, match="source must be one of \\('offline',\\) for corpus='drums'"):
         get_datasets("drums", "sc09")
+
+
+@pytest.mark.parametrize(("item", "error", "match"), [
+    ((torch.zeros(100, dtype=torch.int16), 1), TypeError, r"batch\[0\]\[0\].*pcm_to_float"),
+    ((torch.zeros(100), 3.7), TypeError, r"batch\[0\]\[1\] \(the label\) must be an integer"),
+    ((torch.zeros(100), "3"), TypeError, "must be an integer class index"),
+    ((torch.zeros(100), True), TypeError, "must be an integer class index"),
+    ((torch.zeros(100), -1), ValueError, ">= 0"),
+    ((torch.zeros(0), 3), ValueError, "empty"),
+    ((torch.zeros(5, dtype=torch.complex64), 3), TypeError, "real floating-point"),
+    ((torch.full((5,), float("nan")), 3), ValueError, "NaN"),
+    ((torch.zeros(1, 1, 5), 3), ValueError, r"\(channels, samples\)"),
+    (("clip.wav", 3), TypeError, "torch.Tensor or numpy array"),
+])
+def test_pad_collate_refuses_what_it_would_get_wrong(item, error, match):
+    with pytest.raises(error, match=match):
+        pad_collate([item])
+
+
+def test_pad_collate_accepts_numpy_labels_and_float64_clips():
+    x, y, n = pad_collate([(np.zeros(5, dtype=np.float64), np.int64(2)), (torch.ones(3, dtype=torch.float64), torch.tensor(1))])
+    assert x.dtype == torch.float32 and x.shape == (2, 1, 5)
+    assert y.tolist() == [2, 1] and n.tolist() == [5, 3]
+    assert x[1, 0].tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]

@@ -10,7 +10,14 @@ strings, numpy integers, negative or zero sizes ...). Then either
   argument. Any other exception is an "obscure" failure; returning is a "silent" one;
 * or either outcome is fine (``None`` below), but an error must still be clear.
 
+Entry points: io, signals, digital, spectral (Chapters 1-2), conv (3), rnn (4), attention (5),
+augment and the metrics (4-6); the classifiers are in ``tests/test_model_inputs.py``, files and
+downloads in ``tests/test_io.py`` and ``tests/test_download_faults.py``.
+
 Settings: ``HYPOTHESIS_PROFILE=ci`` (the default here, 25 examples per argument) or ``deep``.
+
+The tally (good / obscure / silent / over-strict per module, every value of every pool):
+``.venv/bin/python tests/test_hostile_inputs.py``.
 """
 from __future__ import annotations
 
@@ -26,7 +33,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiomap_lib import digital, io, signals, spectral
+from audiomap_lib import attention, augment, conv, digital, io, rnn, signals, spectral
+from audiomap_lib.training import metrics
 
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -300,6 +308,186 @@ ENTRIES: dict[str, Entry] = {
                                 {"mel": float_arg([500.0, 0.0], None, None, tensor_ok=True), "scale": choice_arg(["htk", "slaney"])}),
 }
 
+
+# ---------------------------------------------------------------------------
+# the from-scratch primitives of Chapters 3-5 and the augmentations and metrics of Chapters 4-6:
+# tensors in every dtype, NumPy, lists, other ranks, empty, NaN; plus their size arguments
+
+
+def tensor_arg(valid: torch.Tensor, kind: str = "real", none_ok: bool = False, sequence_ok: bool = False) -> Arg:
+    """Variants of a valid tensor argument. ``kind="real"``: float64 must be accepted, integers
+    may be (converted to float), bool and complex must be refused; ``"int"``: integer dtypes
+    only; ``"bool"``: boolean masks only."""
+    v = valid
+    pool: list[Any] = [v.double(), v.numpy().copy(), v.tolist(), v[None], v.reshape(-1), v[..., :0], None, "x", 3, object()]
+    if v.is_floating_point():
+        nan = v.clone().reshape(-1)
+        nan[0] = float("nan")
+        pool += [(v * 10).round().to(torch.int64), v.to(torch.complex64), v > 0, nan.reshape(v.shape), v.half()]
+    elif v.dtype == torch.bool:
+        pool += [v.to(torch.int64), v.float()]
+    else:
+        pool += [v.float() + 0.5, v.bool(), v.to(torch.int32), v.numpy().astype(np.int64)]
+
+    def accepts(x: Any) -> Verdict:
+        if x is None:
+            return True if none_ok else False
+        if isinstance(x, list):
+            return None if sequence_ok else False
+        if isinstance(x, (np.ndarray, torch.Tensor)):
+            t = torch.as_tensor(x)
+            if t.dtype == torch.bool:
+                return True if kind == "bool" and t.shape == v.shape else (None if kind == "bool" else False)
+            if t.is_complex():
+                return False
+            if kind == "bool":
+                return False
+            if kind == "int":
+                return False if t.is_floating_point() else (True if t.shape == v.shape else None)
+            return True if t.shape == v.shape and t.dtype in (torch.float32, torch.float64) else None
+        return False
+
+    return Arg(st.sampled_from(pool), accepts)
+
+
+def _tensor_result(out: Any, kw: dict[str, Any]) -> None:
+    """A tensor (or a tuple of them); finite when every input tensor was."""
+    outs = out if isinstance(out, tuple) else (out,)
+    finite_in = all(bool(torch.isfinite(torch.as_tensor(v)).all()) for v in kw.values()
+                    if isinstance(v, (torch.Tensor, np.ndarray)) and not torch.as_tensor(v).dtype == torch.bool
+                    and not torch.as_tensor(v).is_complex())
+    for o in outs:
+        assert isinstance(o, torch.Tensor), type(o)
+        if finite_in and o.is_floating_point():
+            assert bool(torch.isfinite(o).all()), "non-finite values from finite inputs"
+
+
+def _fraction(out: Any, kw: dict[str, Any]) -> None:
+    assert isinstance(out, float) and (math.isnan(out) or 0.0 <= out <= 1.0), out
+
+
+def _padding_ok(v: Any) -> Verdict:
+    if _is_int(v):
+        return v >= 0
+    if isinstance(v, str):
+        return v in ("same", "causal", "valid")
+    if isinstance(v, tuple):
+        return len(v) == 2 and all(_is_int(p) and p >= 0 for p in v)
+    return False
+
+
+g = torch.Generator().manual_seed(0)
+X1, K1 = torch.randn(40, generator=g), torch.randn(5, generator=g)
+XC, WC, BC = torch.randn(2, 3, 20, generator=g), torch.randn(4, 3, 5, generator=g), torch.randn(4, generator=g)
+HID, INP = 4, 3
+XS, HS = torch.randn(2, INP, generator=g), torch.randn(2, HID, generator=g)
+WIH3, WHH3, B3 = torch.randn(3 * HID, INP, generator=g), torch.randn(3 * HID, HID, generator=g), torch.randn(3 * HID, generator=g)
+WIH1, WHH1 = torch.randn(HID, INP, generator=g), torch.randn(HID, HID, generator=g)
+SEQ = torch.randn(2, 5, INP, generator=g)
+WT = torch.randn(HID, HID + INP, generator=g)
+Q, KK, V = torch.randn(2, 3, 8, generator=g), torch.randn(2, 4, 8, generator=g), torch.randn(2, 4, 6, generator=g)
+MASK = torch.tensor([[True, True, False, False], [True, True, True, True]]).unsqueeze(1).expand(2, 3, 4).clone()
+LENGTHS = torch.tensor([2, 4])
+PRED, LAB = torch.tensor([0, 1, 2, 2]), torch.tensor([0, 2, 2, 1])
+WB = torch.sin(torch.linspace(0, 60, 400)).repeat(2, 1, 1) * 0.5  # (2, 1, 400)
+
+ENTRIES.update({
+    # conv (Chapter 3)
+    "conv.convolve_full": Entry(conv.convolve_full, {"x": X1, "w": K1},
+                                {"x": tensor_arg(X1, sequence_ok=True), "w": tensor_arg(K1, sequence_ok=True)}, _tensor_result),
+    "conv.correlate": Entry(conv.correlate, {"x": X1, "w": K1},
+                            {"x": tensor_arg(X1, sequence_ok=True), "w": tensor_arg(K1, sequence_ok=True),
+                             "mode": choice_arg(["valid", "full"])}, _tensor_result),
+    "conv.conv1d": Entry(conv.conv1d, {"x": XC, "weight": WC, "bias": BC},
+                         {"x": tensor_arg(XC), "weight": tensor_arg(WC), "bias": tensor_arg(BC, none_ok=True),
+                          "stride": int_arg([1, 2, 3]), "dilation": int_arg([1, 2]), "groups": int_arg([1], high=1),
+                          "padding": Arg(st.sampled_from([0, 2, (1, 3), "same", "causal", "valid", -1, (1,), "x", 2.5, None,
+                                                          np.int64(1)]),
+                                         _padding_ok)},
+                         _tensor_result),
+    "conv.conv1d_loop": Entry(conv.conv1d_loop, {"x": XC[..., :8], "weight": WC, "bias": BC},
+                              {"x": tensor_arg(XC[..., :8]), "weight": tensor_arg(WC), "bias": tensor_arg(BC, none_ok=True),
+                               "stride": int_arg([1, 2])}, _tensor_result),
+    "conv.apply_fir": Entry(conv.apply_fir, {"waveform": X1, "kernel": K1},
+                            {"waveform": tensor_arg(X1, sequence_ok=True), "kernel": tensor_arg(K1, sequence_ok=True),
+                             "mode": choice_arg(["center", "causal"])}, _tensor_result),
+    "conv.compute_frequency_response": Entry(conv.compute_frequency_response, {"kernel": K1, "sr": 8000},
+                                             {"kernel": tensor_arg(K1, sequence_ok=True), "sr": sr_arg([8000, 16000]),
+                                              "n_fft": int_arg([64, 4096])}, _tensor_result),
+    "conv.make_moving_average": Entry(conv.make_moving_average, {"n": 5}, {"n": int_arg([1, 5, 9])}),
+    "conv.make_lowpass_fir": Entry(conv.make_lowpass_fir, {"cutoff_hz": 1000.0, "sr": 8000, "n_taps": 31},
+                                   {"cutoff_hz": float_arg([1000.0, 500.0], 0.0, 4000.0, low_open=True, high_open=True),
+                                    "sr": sr_arg([8000, 16000]), "n_taps": int_arg([31, 11, 1]),
+                                    "window": choice_arg(["hamming", "hann", "rectangular"])}),
+    "conv.make_highpass_fir": Entry(conv.make_highpass_fir, {"cutoff_hz": 1000.0, "sr": 8000, "n_taps": 31},
+                                    {"cutoff_hz": float_arg([1000.0, 500.0], 0.0, 4000.0, low_open=True, high_open=True),
+                                     "sr": sr_arg([8000, 16000]), "n_taps": int_arg([31, 11])}),
+    "conv.make_echo_kernel": Entry(conv.make_echo_kernel, {"delay_s": 0.01, "gain": 0.5, "sr": 8000},
+                                   {"delay_s": float_arg([0.01, 0.002], 0.0, None, low_open=True),
+                                    "gain": float_arg([0.5, -0.3, 0.0], None, None), "sr": sr_arg([8000, 16000])}),
+    "conv.compute_conv_output_length": Entry(conv.compute_conv_output_length, {"length": 100, "kernel": 5},
+                                             {"length": int_arg([100, 5]), "kernel": int_arg([5, 1]),
+                                              "stride": int_arg([1, 2]), "dilation": int_arg([1, 3])},
+                                             lambda out, kw: None if isinstance(out, int) and out >= 1 else pytest.fail(repr(out))),
+    "conv.compute_padding": Entry(conv.compute_padding, {"kernel": 5},
+                                  {"kernel": int_arg([5, 1]), "stride": int_arg([1], high=1), "dilation": int_arg([1, 2])},
+                                  lambda out, kw: None if isinstance(out, tuple) and min(out) >= 0 else pytest.fail(repr(out))),
+    # rnn (Chapter 4)
+    "rnn.rnn_cell": Entry(rnn.rnn_cell, {"x": XS, "h": HS, "w_ih": WIH1, "w_hh": WHH1},
+                          {"x": tensor_arg(XS), "h": tensor_arg(HS), "w_ih": tensor_arg(WIH1), "w_hh": tensor_arg(WHH1)},
+                          _tensor_result),
+    "rnn.gru_cell": Entry(rnn.gru_cell, {"x": XS, "h": HS, "w_ih": WIH3, "w_hh": WHH3, "b_ih": B3, "b_hh": B3},
+                          {"x": tensor_arg(XS), "h": tensor_arg(HS), "w_ih": tensor_arg(WIH3), "w_hh": tensor_arg(WHH3),
+                           "b_ih": tensor_arg(B3, none_ok=True), "b_hh": tensor_arg(B3, none_ok=True)}, _tensor_result),
+    "rnn.gru_forward": Entry(rnn.gru_forward, {"x": SEQ, "h0": None, "w_ih": WIH3, "w_hh": WHH3},
+                             {"x": tensor_arg(SEQ), "h0": tensor_arg(HS, none_ok=True), "w_ih": tensor_arg(WIH3),
+                              "w_hh": tensor_arg(WHH3)}, _tensor_result),
+    "rnn.rnn_forward": Entry(rnn.rnn_forward, {"x": SEQ, "h0": None, "w_ih": WIH1, "w_hh": WHH1},
+                             {"x": tensor_arg(SEQ), "h0": tensor_arg(HS, none_ok=True), "w_ih": tensor_arg(WIH1)},
+                             _tensor_result),
+    "rnn.gru_cell_textbook": Entry(rnn.gru_cell_textbook, {"x": XS, "h": HS, "w_z": WT, "w_r": WT, "w_h": WT},
+                                   {"x": tensor_arg(XS), "h": tensor_arg(HS), "w_z": tensor_arg(WT),
+                                    "b_z": tensor_arg(torch.zeros(HID), none_ok=True)}, _tensor_result),
+    # attention (Chapter 5)
+    "attention.make_length_mask": Entry(attention.make_length_mask, {"lengths": LENGTHS, "max_len": 6},
+                                        {"lengths": tensor_arg(LENGTHS, kind="int", sequence_ok=True),
+                                         "max_len": int_arg([6, 4], low=4, none_ok=True)},
+                                        lambda out, kw: None if out.dtype == torch.bool else pytest.fail(str(out.dtype))),
+    "attention.masked_softmax": Entry(attention.masked_softmax, {"scores": Q @ KK.transpose(1, 2), "mask": MASK},
+                                      {"scores": tensor_arg(Q @ KK.transpose(1, 2)), "mask": tensor_arg(MASK, kind="bool", none_ok=True),
+                                       "dim": int_arg([-1, 2], low=-3, high=2)}, _tensor_result),
+    "attention.compute_masked_mean": Entry(attention.compute_masked_mean, {"x": SEQ, "lengths": LENGTHS},
+                                           {"x": tensor_arg(SEQ), "lengths": tensor_arg(LENGTHS, kind="int", sequence_ok=True)},
+                                           _tensor_result),
+    "attention.scaled_dot_product_attention": Entry(attention.scaled_dot_product_attention,
+                                                    {"query": Q, "key": KK, "value": V, "mask": MASK},
+                                                    {"query": tensor_arg(Q), "key": tensor_arg(KK), "value": tensor_arg(V),
+                                                     "mask": tensor_arg(MASK, kind="bool", none_ok=True)}, _tensor_result),
+    # augment (Chapter 6)
+    "augment.add_noise_at_snr": Entry(augment.add_noise_at_snr, {"waveform": WB, "snr_db": 10.0},
+                                      {"waveform": waveform_arg(ranks=(1, 2, 3)),
+                                       "snr_db": float_arg([10.0, -5.0, 0.0], None, None, tensor_ok=True)}, _tensor_result),
+    "augment.shift_waveform": Entry(augment.shift_waveform, {"waveform": WB, "shift": 3},
+                                    {"waveform": waveform_arg(ranks=(1, 2, 3)),
+                                     "shift": Arg(st.sampled_from([3, -3, 0, 1000, np.int64(2), 2.5, True, None, "3"]),
+                                                  lambda v: True if _is_int(v) else False)},
+                                    _tensor_result),
+    "augment.change_speed": Entry(augment.change_speed, {"waveform": WB, "factor": 1.1, "sr": 16000},
+                                  {"waveform": waveform_arg(ranks=(1, 2, 3)), "factor": float_arg([1.1, 0.9, 1.0], 0.25, 4.0),
+                                   "sr": sr_arg([16000, 8000])}, _tensor_result),
+    # metrics (Chapters 4-6)
+    "metrics.compute_accuracy": Entry(metrics.compute_accuracy, {"predicted": PRED, "labels": LAB},
+                                      {"predicted": tensor_arg(PRED, kind="int", sequence_ok=True),
+                                       "labels": tensor_arg(LAB, kind="int", sequence_ok=True)}, _fraction),
+    "metrics.compute_confusion_matrix": Entry(metrics.compute_confusion_matrix, {"predicted": PRED, "labels": LAB, "n_classes": 3},
+                                              {"predicted": tensor_arg(PRED, kind="int", sequence_ok=True),
+                                               "labels": tensor_arg(LAB, kind="int", sequence_ok=True),
+                                               "n_classes": int_arg([3, 5], low=3)}, _tensor_result),
+    "metrics.compute_per_class_accuracy": Entry(metrics.compute_per_class_accuracy, {"predicted": PRED, "labels": LAB, "n_classes": 3},
+                                                {"predicted": tensor_arg(PRED, kind="int", sequence_ok=True),
+                                                 "n_classes": int_arg([3, 4], low=3)}, lambda out, kw: None),
+})
+
 CASES = [(name, arg) for name, entry in ENTRIES.items() for arg in entry.args]
 
 
@@ -333,7 +521,79 @@ def test_every_entry_point_of_these_modules_is_covered() -> None:
         "io.check_batch",  # tests/test_model_inputs.py, through every classifier
         "spectral.compute_magnitude", "spectral.compute_frame_times", "spectral.compute_log_mel_spectrogram",
         "spectral.invert_griffin_lim", "spectral.make_mel_transform", "spectral.make_mel_filterbank",
+        # sequences of layer sizes, checked in tests/test_conv.py; helpers of the chapters' demos
+        "conv.compute_receptive_field", "rnn.convert_gru_weights_to_textbook", "rnn.compute_state_gradient_norms",
+        "attention.additive_attention",  # the checks of scaled_dot_product_attention; tests/test_attention.py
+        "metrics.compute_group_accuracy",  # groups are strings; tests/test_training.py
     }
-    public = {f"{m.__name__.split('.')[-1]}.{n}" for m in (io, signals, digital, spectral) for n in m.__all__
+    public = {f"{m.__name__.split('.')[-1]}.{n}" for m in (io, signals, digital, spectral, conv, rnn, attention, augment, metrics)
+              for n in m.__all__
               if callable(getattr(m, n)) and not isinstance(getattr(m, n), type) and n[0].islower()}
     assert public - covered - skipped == set()
+
+
+# ---------------------------------------------------------------------------
+# the tally of issue 9: every value of every argument, classified (run: python tests/test_hostile_inputs.py)
+
+
+def _values_of(strategy: Any, draws: int = 15) -> list[Any]:
+    """Every value of a ``sampled_from`` pool; ``draws`` examples of anything else (seeded)."""
+    inner = getattr(strategy, "wrapped_strategy", strategy)
+    if hasattr(inner, "elements"):
+        return list(inner.elements)
+    if hasattr(inner, "original_strategies"):
+        return [v for s in inner.original_strategies for v in _values_of(s, draws)]
+    import random
+    import warnings
+
+    random.seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [strategy.example() for _ in range(draws)]
+
+
+def compute_tally() -> dict[str, dict[str, int]]:
+    """Call every entry point with every hostile value of each argument; count the outcomes per module.
+
+    Outcomes: ``good`` (a clear error naming the argument, or a result that passes the check),
+    ``obscure`` (another exception, or an error that does not name the argument), ``silent``
+    (an invalid value accepted, or a result that fails the check), ``over-strict`` (a valid value refused).
+    """
+    tally: dict[str, dict[str, int]] = {}
+    for name, entry in ENTRIES.items():
+        row = tally.setdefault(name.split(".")[0], {"good": 0, "obscure": 0, "silent": 0, "over-strict": 0, "entry points": 0})
+        row["entry points"] += 1
+        for arg, spec in entry.args.items():
+            for value in _values_of(spec.values):
+                verdict = spec.accepts(value)
+                try:
+                    out = entry.fn(**{**entry.valid, arg: value})
+                except (ValueError, TypeError) as exc:
+                    row["over-strict" if verdict is True else ("good" if arg in str(exc) else "obscure")] += 1
+                    continue
+                except Exception:
+                    row["obscure"] += 1
+                    continue
+                if verdict is False:
+                    row["silent"] += 1
+                    continue
+                try:
+                    entry.check(out, {**entry.valid, arg: value})
+                    row["good"] += 1
+                except (AssertionError, pytest.fail.Exception):
+                    row["silent"] += 1
+    return tally
+
+
+if __name__ == "__main__":
+    import time
+
+    start = time.perf_counter()
+    result = compute_tally()
+    cols = ["entry points", "good", "obscure", "silent", "over-strict"]
+    print(f"{'module':<12}" + "".join(f"{c:>14}" for c in cols))
+    for module, row in result.items():
+        print(f"{module:<12}" + "".join(f"{row[c]:>14}" for c in cols))
+    total = {c: sum(r[c] for r in result.values()) for c in cols}
+    print(f"{'total':<12}" + "".join(f"{total[c]:>14}" for c in cols))
+    print(f"({sum(total[c] for c in cols[1:])} calls in {time.perf_counter() - start:.1f} s)")

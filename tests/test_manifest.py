@@ -117,3 +117,88 @@ def test_sha256_matches_hashlib(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     assert mf.compute_sha256(empty) == hashlib.sha256(b"").hexdigest()
     assert len(expected) == 64 and expected == expected.lower()
+
+
+# --- a build killed outright (kill -9): no orphan workers, no leftover folder --------------------
+
+_KILLED_BUILD = r"""
+import sys, time
+from pathlib import Path
+from audiomap_lib.data import manifest
+
+def make_rows(tmp):
+    (tmp / "half.wav").write_bytes(b"x" * 1000)
+    print("building", flush=True)
+    manifest.map_in_processes(time.sleep, [60.0, 60.0])
+    return [], {}
+
+manifest.build_corpus(Path(sys.argv[1]), "test", "quick", make_rows)
+"""
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_killed_build_leaves_no_workers_and_the_next_build_removes_its_folder(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "corpus"
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_BUILD, str(root)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "building"
+    deadline = time.monotonic() + 30
+    while len(workers := _children(proc.pid)) < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers, "the pool did not start"
+    leftovers = list(tmp_path.glob(".corpus.building-*"))
+    assert len(leftovers) == 1 and (leftovers[0] / ".owner").read_text().split()[0] == str(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers), "pool workers outlived their killed parent"
+    assert leftovers[0].exists()  # kill -9 runs no clean-up ...
+    mf.build_corpus(root, "test", "quick", lambda tmp: ([], {}))
+    assert not leftovers[0].exists()  # ... the next build does
+    assert (root / "manifest.csv").is_file() and not list(tmp_path.glob(".corpus.*"))
+
+
+def test_stale_build_sweep_keeps_a_running_build(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    root = tmp_path / "corpus"
+    running = tmp_path / ".corpus.building-live"
+    running.mkdir()
+    (running / ".owner").write_text(f"{os.getpid()} {socket.gethostname()}\n")
+    unowned_new = tmp_path / ".corpus.building-new"
+    unowned_new.mkdir()
+    unowned_old = tmp_path / ".corpus.old-123"
+    unowned_old.mkdir()
+    os.utime(unowned_old, (0, 0))
+    other = tmp_path / ".other.building-x"
+    other.mkdir()
+    assert mf.remove_stale_builds(root) == [unowned_old]
+    assert running.exists() and unowned_new.exists() and other.exists()

@@ -67,3 +67,50 @@ def test_huge_or_impossible_configurations_are_refused_before_allocating() -> No
         models.LogMelFrontEnd(SR, hop_length=0)
     with pytest.raises(ValueError, match="n_mels"):
         models.LogMelFrontEnd(SR, n_mels=-1)
+
+
+@pytest.mark.parametrize(("model", "name"), [
+    (cnn.RawAudioCNN("m18", channels=4, input_sr=SR), "M18"),
+    (cnn.RawAudioCNN("m5", channels=4, input_sr=SR), "M5"),
+    (cnn.RawAudioCNN("m11", channels=4, input_sr=SR, model_sr=SR), "M11 at 16 kHz"),
+    (cnn.RawAudioCNN("m3", channels=4, input_sr=22050), "M3 from 22.05 kHz"),
+    (cnn.LogMelCNN2d(channels=4, blocks=3, input_sr=SR), "log-mel 2-D"),
+    (cnn.LogMelCNN1d(channels=4, blocks=2, input_sr=SR), "log-mel 1-D"),
+])
+def test_min_input_samples_is_exactly_the_shortest_clip_a_model_takes(model: torch.nn.Module, name: str) -> None:
+    n = model.min_input_samples
+    model.eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, 1, n) * 0.1).shape == (1, 10)
+        with pytest.raises(ValueError, match=f"min_input_samples={n}"):
+            model(torch.randn(1, 1, n - 1) * 0.1)
+    # and the formula is the real limit: below it, the layers themselves fail
+    if isinstance(model, cnn.RawAudioCNN):
+        x, _ = model.compute_input(torch.randn(1, 1, n) * 0.1)
+        assert model.stages(x).shape[-1] >= 1
+
+
+def test_min_input_length_inverts_the_output_length_formula() -> None:
+    layers = [(80, 4, 0), (4, 4, 0), (3, 1, 1), (4, 4, 0), (3, 1, 1)]
+    need = cnn.compute_min_input_length(layers)
+    length = need
+    for k, s, p in layers:
+        length = (length + 2 * p - k) // s + 1
+    assert length == 1
+    length = need - 1
+    for k, s, p in layers:
+        length = (length + 2 * p - k) // s + 1
+        if length < 1:
+            break
+    assert length < 1
+
+
+def test_predict_digit_refuses_a_clip_too_short_for_m18() -> None:
+    from audiomap_lib import hub
+
+    model = cnn.RawAudioCNN("m18", channels=4, input_sr=SR)
+    n = model.min_input_samples
+    assert n > SR // 10  # longer than predict_digit's own 100 ms floor
+    with pytest.raises(ValueError, match=f"at least {n} samples"):
+        hub.predict_digit(model, torch.randn(n - 1) * 0.1, SR)
+    assert hub.predict_digit(model, torch.randn(n) * 0.1, SR).probabilities.shape == (10,)

@@ -266,3 +266,30 @@ def test_metrics_refuse_out_of_range_and_float_classes() -> None:
     with pytest.raises(TypeError, match="labels must hold integer class indices"):
         tr.compute_accuracy(torch.tensor([3, 1]), torch.tensor([3.0, 1.0]))
     assert tr.compute_accuracy(torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1])) == 0.5
+
+
+@pytest.mark.parametrize("content", ["empty", "text", "truncated", "pickle of an object"])
+def test_bad_checkpoint_files_give_a_clear_error_naming_the_file(tmp_path, content: str) -> None:
+    import pickle
+
+    good = tr.save_checkpoint(tmp_path / "good.pt", TinyNet(), epoch=1)
+    bad = tmp_path / f"{content.replace(' ', '_')}.pt"
+    bad.write_bytes({"empty": b"", "text": b"hello, world\n", "truncated": good.read_bytes()[:300],
+                     "pickle of an object": pickle.dumps(TinyNet)}[content])
+    model = TinyNet()
+    for load in (lambda: tr.load_checkpoint(bad), lambda: tr.load_training_state(bad, model, torch.optim.SGD(model.parameters(), 0.1))):
+        with pytest.raises(ValueError, match=str(bad.name)):
+            load()
+    from audiomap_lib import hub
+
+    with pytest.raises(ValueError, match="cannot be read|is empty|not unpickled"):
+        hub.load_digit_classifier(bad)
+
+
+def test_fit_on_a_missing_gpu_says_so_before_training(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    model = TinyNet()
+    with pytest.raises(ValueError, match="device='cuda' asks for a CUDA GPU"):
+        tr.fit(model, _tones(32, 0), _tones(16, 1), epochs=1, device="cuda", progress=False)
+    with pytest.raises(ValueError, match="device='gpu' is not a PyTorch device name"):
+        tr.predict(model, _tones(16, 1), device="gpu")

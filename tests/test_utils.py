@@ -218,3 +218,50 @@ def test_compute_median_time_s_calls_warmup_plus_repeats() -> None:
     assert len(calls) == 5 and 0 <= t < 1
     with pytest.raises(ValueError, match="repeats"):
         utils.compute_median_time_s(lambda: None, repeats=0)
+
+
+@pytest.mark.parametrize(("prefer", "error", "match"), [
+    ("gpu", ValueError, "use 'cuda' for an NVIDIA GPU"),
+    ("GPU", ValueError, "prefer='GPU' is not a PyTorch device name"),
+    ("tpu", ValueError, "prefer='tpu' is not a device name"),
+    ("meta", ValueError, "runs on 'cpu', 'cuda' or 'mps'"),
+    (3, TypeError, "prefer must be a device name"),
+    (torch.device("cuda", 7), ValueError, "CUDA"),
+])
+def test_get_device_refuses_names_it_cannot_use(prefer, error, match, monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(error, match=match):
+        utils.get_device(prefer)
+
+
+def test_a_bad_audiomap_device_is_named(monkeypatch) -> None:
+    monkeypatch.setenv("AUDIOMAP_DEVICE", "gpu")
+    with pytest.raises(ValueError, match="AUDIOMAP_DEVICE='gpu'"):
+        utils.get_device()
+    assert utils.get_device(torch.device("cpu")) == torch.device("cpu")  # an explicit device wins
+
+
+def test_check_tensor_kinds_ranks_and_conversions() -> None:
+    import numpy as np
+
+    x = torch.randn(3, 4)
+    assert utils.check_tensor(x, "x", ndim=2) is x  # no copy
+    assert utils.check_tensor(np.ones((2, 2)), "x").dtype == torch.float64
+    assert utils.check_tensor(torch.arange(3), "x").dtype == torch.get_default_dtype()  # ints become floats
+    assert utils.check_tensor([1, 2], "lengths", kind="int", allow_sequence=True).tolist() == [1, 2]
+    for bad, error, match in [
+        (torch.zeros(2, dtype=torch.bool), TypeError, "x must hold real numbers"),
+        (torch.zeros(2, dtype=torch.complex64), TypeError, "x must hold real numbers"),
+        ([1.0, 2.0], TypeError, "x must be a torch.Tensor or numpy array"),
+        (None, TypeError, "got NoneType"),
+        (torch.zeros(2), ValueError, "x must be 2-D"),
+        (torch.zeros(0, 3), ValueError, "x is empty"),
+    ]:
+        with pytest.raises(error, match=match):
+            utils.check_tensor(bad, "x", ndim=2)
+    with pytest.raises(TypeError, match="lengths must hold integers"):
+        utils.check_tensor(torch.tensor([2.0, 3.5]), "lengths", kind="int")
+    with pytest.raises(TypeError, match="mask must hold booleans"):
+        utils.check_tensor(torch.ones(2), "mask", kind="bool")
+    a, b, c = utils.promote_floats(torch.zeros(1), torch.zeros(1, dtype=torch.float64), None)
+    assert a.dtype == b.dtype == torch.float64 and c is None

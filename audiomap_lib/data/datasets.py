@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..io import check_sample_rate, load_audio
+from ..io import check_sample_rate, check_waveform, load_audio
 from ..utils import check_non_negative_int, check_positive_int
 from .manifest import SPLITS, read_manifest
 
@@ -248,6 +248,18 @@ class InMemoryClips(Dataset):
         return f"InMemoryClips(clips={len(self)}, sample_rate_hz={self.sample_rate_hz})"
 
 
+def _check_label(label: Any, name: str) -> int:
+    """A class index: a Python or NumPy integer, or a 0-d integer tensor, >= 0."""
+    if isinstance(label, torch.Tensor) and label.ndim == 0 and not label.is_floating_point() \
+            and not label.is_complex() and label.dtype != torch.bool:
+        label = int(label)
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer class index; got {label!r}")
+    if label < 0:
+        raise ValueError(f"{name} must be a class index >= 0; got {label!r}")
+    return int(label)
+
+
 def pad_collate(batch: Sequence[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Stack ``(waveform, label)`` pairs of different lengths into one batch.
 
@@ -261,8 +273,11 @@ def pad_collate(batch: Sequence[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor
         number of real (unpadded) samples.
 
     Raises:
-        ValueError: empty batch, or items with different channel counts (or ranks).
-        TypeError: an item is not a ``(tensor, int)`` pair.
+        ValueError: empty batch, an empty or non-finite clip, a negative label, or items with
+            different channel counts (or ranks).
+        TypeError: an item is not a ``(waveform, label)`` pair, a waveform is not real floating
+            point (integer PCM: convert it with :func:`audiomap_lib.io.pcm_to_float`), or a
+            label is not an integer (``3.7``, ``"3"`` and ``True`` are refused).
     """
     if len(batch) == 0:
         raise ValueError("batch is empty; expected at least one (waveform, label) pair")
@@ -272,18 +287,12 @@ def pad_collate(batch: Sequence[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             raise TypeError(f"batch[{i}] must be a (waveform, label) pair; got {type(item).__name__}")
         wav, label = item
-        if isinstance(wav, np.ndarray):
-            wav = torch.from_numpy(wav)
-        if not isinstance(wav, torch.Tensor):
-            raise TypeError(f"batch[{i}][0] must be a tensor; got {type(wav).__name__}")
+        # float samples only (integer PCM: audiomap_lib.io.pcm_to_float), finite, at least one sample
+        wav = check_waveform(wav, f"batch[{i}][0] (the waveform)", ndim=(1, 2))
         if wav.ndim == 1:
             wav = wav.unsqueeze(0)
-        if wav.ndim != 2:
-            raise ValueError(
-                f"batch[{i}][0] must have shape (channels, samples); got shape {tuple(wav.shape)}"
-            )
         waves.append(wav)
-        labels.append(int(label))
+        labels.append(_check_label(label, f"batch[{i}][1] (the label)"))
     channels = {w.shape[0] for w in waves}
     if len(channels) > 1:
         shapes = [tuple(w.shape) for w in waves]
@@ -294,7 +303,7 @@ def pad_collate(batch: Sequence[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor
     max_len = max(w.shape[-1] for w in waves)
     out = torch.zeros(len(waves), waves[0].shape[0], max_len, dtype=torch.float32)
     for i, w in enumerate(waves):
-        out[i, :, : w.shape[-1]] = w.to(torch.float32)
+        out[i, :, : w.shape[-1]] = w
     lengths = torch.tensor([w.shape[-1] for w in waves], dtype=torch.int64)
     return out, torch.tensor(labels, dtype=torch.int64), lengths
 

@@ -23,7 +23,9 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -32,7 +34,7 @@ from typing import Any, TypeVar
 
 __all__ = [
     "MANIFEST_COLUMNS", "SPLITS", "write_manifest", "read_manifest", "compute_sha256", "count_rows", "replace_folder",
-    "build_corpus", "map_in_processes",
+    "build_corpus", "map_in_processes", "remove_stale_builds",
 ]
 
 T = TypeVar("T")
@@ -145,13 +147,79 @@ def replace_folder(tmp_root: Path, root: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+PARENT_CHECK_S = 0.5
+"""How often a pool worker checks that the process that started it is still alive (seconds)."""
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Pool-worker initializer: end this worker soon after its parent dies (even by ``kill -9``).
+
+    Without it, a killed corpus build leaves its workers (hundreds of MB each) waiting forever.
+    """
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="audiomap-parent-watch", daemon=True).start()
+
+
 def map_in_processes(fn: Callable[[T], R], items: Sequence[T], chunksize: int = 1) -> list[R]:
     """``[fn(item) for item in items]`` in a pool of up to 8 worker processes (one per core), in order.
 
-    The corpus builders' pool: ``fn`` must be a module-level function (it is pickled).
+    The corpus builders' pool: ``fn`` must be a module-level function (it is pickled). Each
+    worker ends by itself within :data:`PARENT_CHECK_S` seconds if this process dies.
     """
-    with ProcessPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
+    with ProcessPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1)),
+                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         return list(pool.map(fn, items, chunksize=chunksize))
+
+
+STALE_UNOWNED_S = 3600.0
+"""A leftover build folder with no owner file is removed once it is this old (seconds)."""
+
+
+def _is_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_builds(root: Path) -> list[Path]:
+    """Remove what killed builds of ``root`` left beside it (``.<name>.building-*``, ``.<name>.old-*``).
+
+    A folder is stale when the process named in its ``.owner`` file (pid and host) is gone on
+    this host, or, without an owner file, when it is older than :data:`STALE_UNOWNED_S`. A
+    running build's folder is never touched.
+
+    Returns:
+        The folders removed.
+    """
+    root = Path(root)
+    removed = []
+    host = socket.gethostname()
+    for leftover in [*root.parent.glob(f".{root.name}.building-*"), *root.parent.glob(f".{root.name}.old-*")]:
+        if not leftover.is_dir():
+            continue
+        try:
+            pid_text, _, owner_host = (leftover / ".owner").read_text().strip().partition(" ")
+            stale = owner_host == host and not _is_alive(int(pid_text))
+        except (OSError, ValueError):
+            try:
+                stale = time.time() - leftover.stat().st_mtime > STALE_UNOWNED_S
+            except OSError:
+                continue
+        if stale:
+            shutil.rmtree(leftover, ignore_errors=True)
+            removed.append(leftover)
+    return removed
 
 
 def build_corpus(
@@ -164,7 +232,9 @@ def build_corpus(
     Otherwise a temporary sibling folder ``.<root.name>.building-*`` is made and
     ``make_rows(tmp_root)`` writes the clips into it; then ``manifest.csv`` and
     ``build_report.json`` are written there and the folder replaces ``root`` in one
-    rename (:func:`replace_folder`). On any error, or Ctrl-C, the temporary folder is
+    rename (:func:`replace_folder`). A build killed outright (``kill -9``, a power cut) leaves
+    its folder behind; the next build removes it (:func:`remove_stale_builds`), and the pool
+    workers of :func:`map_in_processes` end by themselves. On any error, or Ctrl-C, the temporary folder is
     removed and an older ``root`` is left untouched.
 
     Args:
@@ -187,13 +257,16 @@ def build_corpus(
         return manifest
     start = time.perf_counter()
     root.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_builds(root)
     tmp_root = Path(tempfile.mkdtemp(prefix=f".{root.name}.building-", dir=root.parent))
     try:
+        (tmp_root / ".owner").write_text(f"{os.getpid()} {socket.gethostname()}\n")
         rows, extra = make_rows(tmp_root)
         write_manifest(tmp_root / "manifest.csv", rows)
         report = {"corpus": corpus, "profile": profile, "clips": len(rows), "counts": count_rows(rows),
                   "labels": count_rows(rows, "label"), **extra, "seconds": round(time.perf_counter() - start, 2)}
         (tmp_root / "build_report.json").write_text(json.dumps(report, indent=1))
+        (tmp_root / ".owner").unlink()
         replace_folder(tmp_root, root)
     except BaseException:
         shutil.rmtree(tmp_root, ignore_errors=True)

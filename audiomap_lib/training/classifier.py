@@ -213,7 +213,7 @@ def fit(
             if not bool(torch.isfinite(loss)):
                 bad_input = not bool(torch.isfinite(x).all())
                 raise ValueError(
-                    f"the training loss is {float(loss)} at epoch {epoch}, batch {seen // max(y.shape[0], 1) + 1}: "
+                    f"the training loss is {float(loss.detach())} at epoch {epoch}, batch {seen // max(y.shape[0], 1) + 1}: "
                     + ("train_loader gave waveforms with NaN or infinite samples; clean the data"
                        if bad_input else "the model diverged; lower lr or set grad_clip")
                 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import random
 import sys
 import tempfile
@@ -37,6 +38,7 @@ __all__ = [
     "load_checkpoint",
     "load_training_state",
     "make_progress_bar",
+    "read_torch_file",
     "resolve_device",
     "save_checkpoint",
     "save_training_state",
@@ -153,8 +155,14 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
 
 
 def resolve_device(device: torch.device | str | None) -> torch.device:
-    """The device to train on: ``device`` itself, or :func:`audiomap_lib.utils.get_device` when ``None``."""
-    return get_device() if device is None else torch.device(device)
+    """The device to train on: ``device`` checked by :func:`audiomap_lib.utils.get_device`
+    (which refuses a GPU that is not there, naming it), or the best one present when ``None``."""
+    if device is None:
+        return get_device()
+    try:
+        return get_device(device)
+    except (TypeError, ValueError) as err:
+        raise type(err)(str(err).replace("prefer", "device", 1)) from None
 
 
 def is_progress_enabled(progress: bool | None) -> bool:
@@ -262,6 +270,34 @@ def save_checkpoint(path: str | Path, model: nn.Module, **meta: Any) -> Path:
     return _atomic_save({"state_dict": _cpu_state(model), "meta": dict(meta)}, path)
 
 
+def read_torch_file(path: Path, what: str) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, with a clear error for a bad file.
+
+    Args:
+        path: an existing file.
+        what: what the file should hold, for the message (``"checkpoint"``).
+
+    Raises:
+        ValueError: the file is empty, truncated, not a PyTorch file, or holds objects other
+            than tensors and plain values (which are never unpickled: they could run code).
+            The message names the file.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError(f"{path} is empty (0 bytes), not a {what}; an interrupted copy? Save or download it again")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if "weights only" in str(err).lower() or "weights_only" in str(err):
+            raise ValueError(f"{path} holds Python objects other than tensors and plain values, so it is not a "
+                             f"{what} of this course; it is not unpickled, since that could run code") from None
+        raise ValueError(f"{path} ({size} bytes) cannot be read as a {what}: {err}") from None
+    except (EOFError, RuntimeError, KeyError, UnicodeDecodeError, ValueError, IndexError, TypeError) as err:
+        raise ValueError(f"{path} ({size} bytes) cannot be read as a {what}: it is truncated or not a PyTorch "
+                         f"file ({type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else 'no detail'})"
+                         ) from None
+
+
 def load_checkpoint(path: str | Path, model: nn.Module | None = None) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint`.
 
@@ -280,7 +316,7 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None) -> dict[st
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    data = read_torch_file(path, "checkpoint")
     if not isinstance(data, dict) or "state_dict" not in data:
         raise ValueError(f"{path} is not a checkpoint written by audiomap_lib.training.save_checkpoint")
     if model is not None:
@@ -387,7 +423,7 @@ def load_training_state(
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"no training state at {path}")
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    data = read_torch_file(path, "training state")
     if not isinstance(data, dict) or data.get("kind") != "audiomap training state":
         raise ValueError(f"{path} is not a training state written by audiomap_lib.training.save_training_state")
     if (data["scheduler"] is None) != (scheduler is None):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..utils import check_positive_int
+from ..utils import check_positive_int, check_tensor
 
 __all__ = [
     "compute_accuracy",
@@ -22,14 +22,22 @@ __all__ = [
 
 def _as_indices(values: object, name: str) -> torch.Tensor:
     """Class indices ``(N,)`` as int64: integers only (a float such as 3.7 is refused, never truncated)."""
-    t = torch.as_tensor(values) if not isinstance(values, torch.Tensor) else values
-    if t.dtype == torch.bool or t.is_complex() or t.is_floating_point():
-        raise TypeError(f"{name} must hold integer class indices; got dtype {t.dtype} (take .argmax(-1) of scores)")
-    return t.long()
+    if isinstance(values, torch.Tensor) and (values.dtype == torch.bool or values.is_complex() or values.is_floating_point()):
+        raise TypeError(f"{name} must hold integer class indices; got dtype {values.dtype} (take .argmax(-1) of scores)")
+    return check_tensor(values, name, kind="int", allow_empty=True, allow_sequence=True, shape="(N,)").long()
 
 
 def _as_predictions(scores: object) -> torch.Tensor:
-    t = torch.as_tensor(scores) if not isinstance(scores, torch.Tensor) else scores
+    t: object = scores
+    if isinstance(t, (list, tuple)):
+        try:
+            t = torch.as_tensor(t)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"predicted must be class indices (N,) or scores (N, n_classes); got {scores!r:.80}") from None
+    if isinstance(t, np.ndarray) and t.dtype.kind in "biufc":
+        t = torch.from_numpy(np.ascontiguousarray(t))
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"predicted must be a tensor of class indices (N,) or scores (N, n_classes); got {type(scores).__name__}")
     if t.ndim == 2:
         if not t.is_floating_point():
             raise TypeError(f"predicted as scores (N, n_classes) must be floating point; got dtype {t.dtype}")
@@ -44,7 +52,7 @@ def _check_pair(predicted: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Te
     labels = _as_indices(labels, "labels")
     if pred.ndim != 1 or labels.shape != pred.shape:
         raise ValueError(
-            f"predictions (N,) or logits (N, n_classes) must match labels (N,); got "
+            f"predicted (N,) or logits (N, n_classes) must match labels (N,); got "
             f"{tuple(torch.as_tensor(predicted).shape)} and {tuple(labels.shape)}"
         )
     return pred, labels
@@ -61,6 +69,9 @@ def compute_accuracy(predicted: torch.Tensor, labels: torch.Tensor) -> float:
         ``float`` in [0, 1] (``nan`` for ``N = 0``).
     """
     pred, labels = _check_pair(predicted, labels)
+    for name, t in (("labels", labels), ("predicted", pred)):
+        if t.numel() and int(t.min()) < 0:
+            raise ValueError(f"{name} must hold class indices >= 0; got {int(t.min())}")
     return float((pred == labels).float().mean()) if len(labels) else float("nan")
 
 
