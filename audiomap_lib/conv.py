@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from .io import check_sample_rate
 from .spectral import amplitude_to_db
-from .utils import check_positive_int, check_real, check_tensor, promote_floats
+from .utils import check_non_negative_int, check_positive_int, check_real, check_tensor, promote_floats
 
 __all__ = [
     "convolve_full",
@@ -40,6 +40,8 @@ __all__ = [
     "compute_receptive_field",
     "conv1d_loop",
     "conv1d",
+    "compute_conv_transpose_output_length",
+    "conv_transpose1d",
     "make_moving_average",
     "make_lowpass_fir",
     "make_highpass_fir",
@@ -341,6 +343,93 @@ def conv1d(
     windows = windows.reshape(batch, groups, c_g, out_len, k)
     w = weight.reshape(groups, c_out // groups, c_g, k)
     y = torch.einsum("bgctk,gock->bgot", windows, w).reshape(batch, c_out, out_len)
+    if bias is not None:
+        y = y + bias[None, :, None]
+    return y
+
+
+# ------------------------------------------------------------- transposed convolution
+
+
+def compute_conv_transpose_output_length(length: int, kernel: int, stride: int = 1, padding: int = 0,
+                                         output_padding: int = 0) -> int:
+    """Output length of a 1-D transposed convolution (Chapter 7): ``(L - 1) s - 2 p + K + output_padding``.
+
+    Args:
+        length: input length ``L`` (samples); kernel: ``K``; stride: ``s``; padding: ``p``
+            (samples removed at each end of the full output); output_padding: samples added at the end.
+
+    Returns:
+        The output length in samples (at least 1).
+
+    Raises:
+        ValueError: a size that is not a positive (or non-negative) int, ``output_padding >= stride``
+            (PyTorch's rule), or a padding that leaves no output.
+    """
+    length = check_positive_int(length, "length")
+    kernel = check_positive_int(kernel, "kernel")
+    stride = check_positive_int(stride, "stride")
+    padding = check_non_negative_int(padding, "padding")
+    output_padding = check_non_negative_int(output_padding, "output_padding")
+    if output_padding >= stride:
+        raise ValueError(f"output_padding must be smaller than stride={stride}; got {output_padding}")
+    out = (length - 1) * stride - 2 * padding + kernel + output_padding
+    if out < 1:
+        raise ValueError(f"padding={padding} removes the whole output of length {out + 2 * padding} "
+                         f"(length {length}, kernel {kernel}, stride {stride})")
+    return out
+
+
+def conv_transpose1d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+) -> torch.Tensor:
+    """A 1-D transposed convolution from scratch: zero-stuffing, then an ordinary convolution (Chapter 7).
+
+    Equal to ``torch.nn.functional.conv_transpose1d`` (groups 1, dilation 1). The input is
+    *stuffed*: ``stride - 1`` zeros between neighbouring samples; the stuffed signal is
+    convolved (a true convolution, :func:`conv1d` with the flipped kernel) over its full length,
+    which gives ``(L - 1) s + K`` samples; ``padding`` samples are then cut from each end and
+    ``output_padding`` kept at the end. Each input sample thus paints one copy of the kernel,
+    ``stride`` samples after the previous one: where the copies overlap unevenly
+    (``K`` not a multiple of ``s``) the output gets a periodic pattern, the checkerboard artefact.
+
+    Args:
+        x: ``(batch, in_channels, L)``.
+        weight: ``(in_channels, out_channels, K)``, the layout of ``nn.ConvTranspose1d``.
+        bias: ``(out_channels,)`` or ``None``.
+        stride, padding, output_padding: as in ``nn.ConvTranspose1d``
+            (see :func:`compute_conv_transpose_output_length`).
+
+    Returns:
+        ``(batch, out_channels, (L - 1) s - 2 p + K + output_padding)``.
+    """
+    x = check_tensor(x, "x", ndim=3, shape="(batch, in_channels, time)")
+    weight = check_tensor(weight, "weight", ndim=3, shape="(in_channels, out_channels, kernel)")
+    if bias is not None:
+        bias = check_tensor(bias, "bias", ndim=1, shape="(out_channels,)")
+    x, weight, bias = promote_floats(x, weight, bias)
+    c_in, c_out, k = weight.shape
+    if x.shape[1] != c_in:
+        raise ValueError(f"weight.shape[0] must be x's in_channels={x.shape[1]}; got weight of shape {tuple(weight.shape)}")
+    if bias is not None and tuple(bias.shape) != (c_out,):
+        raise ValueError(f"bias must have shape (out_channels,)=({c_out},); got {tuple(bias.shape)}")
+    out_len = compute_conv_transpose_output_length(x.shape[-1], k, stride, padding, output_padding)
+    stride, padding = int(stride), int(padding)
+    b, _, n = x.shape
+    stuffed = x.new_zeros(b, c_in, (n - 1) * stride + 1)
+    stuffed[..., ::stride] = x  # stride - 1 zeros between neighbouring samples
+    # a true convolution over the full length: correlate with the flipped kernel, padded by K - 1
+    conv_weight = weight.transpose(0, 1).flip(-1)  # (out_channels, in_channels, K)
+    full = conv1d(stuffed, conv_weight, None, padding=k - 1)  # (B, out, (n - 1) s + K)
+    extra = max(0, padding + out_len - full.shape[-1])  # output_padding beyond the full output: zeros
+    if extra:
+        full = F.pad(full, (0, extra))
+    y = full[..., padding:padding + out_len]
     if bias is not None:
         y = y + bias[None, :, None]
     return y

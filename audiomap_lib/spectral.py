@@ -378,10 +378,11 @@ def compute_mfcc(
 def invert_griffin_lim(
     magnitude: torch.Tensor, n_fft: int, hop_length: int, n_iter: int = 32, power: float = 1.0, seed: int = 0,
 ) -> torch.Tensor:
-    """Recover a waveform from a magnitude spectrogram with Griffin-Lim (torchaudio).
+    """Recover a waveform from a magnitude spectrogram with fast Griffin-Lim (torchaudio; Chapter 2).
 
     The phase is estimated by alternating projections, starting from random
-    phase drawn with ``seed`` (so results repeat).
+    phase drawn with ``seed`` (so results repeat). torchaudio's ``GriffinLim`` runs the fast
+    variant of Perraudin et al. (2013): each update is extrapolated with a momentum of 0.99.
 
     Args:
         magnitude: shape ``(..., n_fft // 2 + 1, n_frames)``, ``|X| ** power``.

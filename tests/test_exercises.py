@@ -13,7 +13,7 @@ from audiomap_lib import exercises as ex
 from audiomap_lib.conv import make_lowpass_fir
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CHAPTER_NOTEBOOKS = {3: "03_convolution", 4: "04_gru", 5: "05_attention", 6: "06_raw_waveform_cnn"}
+CHAPTER_NOTEBOOKS = {3: "03_convolution", 4: "04_gru", 5: "05_attention", 6: "06_raw_waveform_cnn", 7: "07_wavegan"}
 """Which notebook shows each chapter's exercises (and their solutions in dropdowns)."""
 
 

@@ -11,7 +11,7 @@ strings, numpy integers, negative or zero sizes ...). Then either
 * or either outcome is fine (``None`` below), but an error must still be clear.
 
 Entry points: io, signals, digital, spectral (Chapters 1-2), conv (3), rnn (4), attention (5),
-augment and the metrics (4-6); the classifiers are in ``tests/test_model_inputs.py``, files and
+augment and the metrics (4-6), gan (7); the classifiers are in ``tests/test_model_inputs.py``, files and
 downloads in ``tests/test_io.py`` and ``tests/test_download_faults.py``.
 
 Settings: ``HYPOTHESIS_PROFILE=ci`` (the default here, 25 examples per argument) or ``deep``.
@@ -33,7 +33,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiomap_lib import attention, augment, conv, digital, io, rnn, signals, spectral
+from audiomap_lib import attention, augment, conv, digital, gan, io, rnn, signals, spectral
 from audiomap_lib.training import metrics
 
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
@@ -344,7 +344,8 @@ def tensor_arg(valid: torch.Tensor, kind: str = "real", none_ok: bool = False, s
                 return False
             if kind == "int":
                 return False if t.is_floating_point() else (True if t.shape == v.shape else None)
-            return True if t.shape == v.shape and t.dtype in (torch.float32, torch.float64) else None
+            finite = bool(torch.isfinite(t).all())
+            return True if finite and t.shape == v.shape and t.dtype in (torch.float32, torch.float64) else None
         return False
 
     return Arg(st.sampled_from(pool), accepts)
@@ -488,6 +489,40 @@ ENTRIES.update({
                                                  "n_classes": int_arg([3, 4], low=3)}, lambda out, kw: None),
 })
 
+PROBS = torch.softmax(torch.randn(6, 4, generator=g), dim=1)
+EMB_A, EMB_B = torch.randn(12, 3, generator=g), torch.randn(10, 3, generator=g) + 1
+WT1 = torch.randn(3, 2, 5, generator=g)
+
+ENTRIES.update({
+    # Chapter 7
+    "conv.conv_transpose1d": Entry(conv.conv_transpose1d, {"x": XC[..., :6], "weight": WT1, "stride": 2, "padding": 1},
+                                   {"x": tensor_arg(XC[..., :6]), "weight": tensor_arg(WT1), "bias": tensor_arg(BC[:2], none_ok=True),
+                                    "stride": int_arg([2, 1, 4]), "padding": int_arg([1, 0, 2], low=0),
+                                    "output_padding": int_arg([0, 1], low=0, high=1)}, _tensor_result),
+    "conv.compute_conv_transpose_output_length": Entry(
+        conv.compute_conv_transpose_output_length, {"length": 16, "kernel": 25, "stride": 4, "padding": 11, "output_padding": 1},
+        {"length": int_arg([16, 4]), "kernel": int_arg([25, 9]), "stride": int_arg([4, 2], low=2), "padding": int_arg([11, 0], low=0)},
+        lambda out, kw: None if isinstance(out, int) and out >= 1 else pytest.fail(repr(out))),
+    "gan.apply_phase_shuffle": Entry(gan.apply_phase_shuffle, {"x": XC, "radius": 2},
+                                     {"x": tensor_arg(XC), "radius": int_arg([2, 0, 1], low=0, high=19)}, _tensor_result),
+    "gan.make_latents": Entry(gan.make_latents, {"n": 3}, {"n": int_arg([3, 1]), "latent_dim": int_arg([100, 8])}),
+    "gan.compute_inception_score": Entry(gan.compute_inception_score, {"probabilities": PROBS},
+                                         {"probabilities": tensor_arg(PROBS), "splits": int_arg([1, 2, 3], high=6)},
+                                         lambda out, kw: None if 1 - 1e-6 <= out[0] <= 4 + 1e-6 else pytest.fail(repr(out))),
+    "gan.compute_class_histogram": Entry(gan.compute_class_histogram, {"probabilities": PROBS},
+                                         {"probabilities": tensor_arg(PROBS)}, _tensor_result),
+    "gan.compute_frechet_distance": Entry(gan.compute_frechet_distance, {"embeddings_a": EMB_A, "embeddings_b": EMB_B},
+                                          {"embeddings_a": tensor_arg(EMB_A), "embeddings_b": tensor_arg(EMB_B)},
+                                          lambda out, kw: None if isinstance(out, float) else pytest.fail(repr(out))),
+    "gan.compute_nearest_neighbour_distances": Entry(gan.compute_nearest_neighbour_distances, {"queries": EMB_A},
+                                                     {"queries": tensor_arg(EMB_A), "references": tensor_arg(EMB_B, none_ok=True)},
+                                                     _tensor_result),
+    "gan.compute_wasserstein_estimate": Entry(gan.compute_wasserstein_estimate,
+                                              {"real_scores": EMB_A[:, 0], "fake_scores": EMB_B[:, 0]},
+                                              {"real_scores": tensor_arg(EMB_A[:, 0]), "fake_scores": tensor_arg(EMB_B[:, 0])},
+                                              _tensor_result),
+})
+
 CASES = [(name, arg) for name, entry in ENTRIES.items() for arg in entry.args]
 
 
@@ -525,8 +560,10 @@ def test_every_entry_point_of_these_modules_is_covered() -> None:
         "conv.compute_receptive_field", "rnn.convert_gru_weights_to_textbook", "rnn.compute_state_gradient_norms",
         "attention.additive_attention",  # the checks of scaled_dot_product_attention; tests/test_attention.py
         "metrics.compute_group_accuracy",  # groups are strings; tests/test_training.py
+        # take a critic or logits of one; tests/test_gan.py
+        "gan.compute_gradient_penalty", "gan.compute_critic_loss", "gan.compute_generator_loss", "gan.compute_gan_losses",
     }
-    public = {f"{m.__name__.split('.')[-1]}.{n}" for m in (io, signals, digital, spectral, conv, rnn, attention, augment, metrics)
+    public = {f"{m.__name__.split('.')[-1]}.{n}" for m in (io, signals, digital, spectral, conv, rnn, attention, augment, metrics, gan)
               for n in m.__all__
               if callable(getattr(m, n)) and not isinstance(getattr(m, n), type) and n[0].islower()}
     assert public - covered - skipped == set()

@@ -8,14 +8,14 @@ module                               what it holds                              
                                      states that resume exactly, the sample-rate check
 ``training.metrics``                 accuracy, confusion matrix, per-class / per-group   4-6
 ``training.classifier``              :func:`fit` and :func:`predict` for classifiers     4-6
+``training.wgan``                    :func:`~audiomap_lib.training.wgan.train_wgan_gp`,  7
+                                     WaveGAN's trainer: critic and generator steps, the
+                                     gradient penalty, exact resume
 ===================================  ==================================================  =========
 
-Room is kept beside them for the trainers of the generative chapters, built from
-``training.core`` in the same way as ``training.classifier``:
+Room is kept beside them for the input optimisation of Chapter 8, built from
+``training.core`` in the same way:
 
-* ``training.wgan`` -- the WGAN-GP trainer of Chapter 7 (WaveGAN): critic and generator
-  steps, the gradient penalty, and the same progress bar, :class:`History` and resumable
-  training states;
 * ``training.optimise`` -- the input optimisation of Chapter 8 (spectrogram style transfer):
   gradient descent on the input of a fixed network, such as the classifier of
   :mod:`audiomap_lib.hub`.
