@@ -20,12 +20,14 @@ module                       what it holds                               chapter
 ``audiomap_lib.attention``   masks, additive and dot-product attention   5
 ``audiomap_lib.models``      log-mel front end, GRU classifier           4, 5
 ``audiomap_lib.training``    trainers (package): shared core, resumable  4-8
-                             states, metrics, classifier ``fit``;
-                             room for WGAN-GP (7), input optimisation (8)
+                             states, metrics, classifier ``fit``,
+                             WGAN-GP (7); room for input optimisation (8)
 ``audiomap_lib.cnn``         raw-waveform CNNs (M3/M5/M11), baselines    6
 ``audiomap_lib.anatomy``     layer shapes, receptive field, filter banks 6
-``audiomap_lib.hub``         the saved digit classifier: save, load, use 6-8
+``audiomap_lib.hub``         saved classifiers (digits, drums): save,    6-8
+                             load, predict, probabilities + embeddings
 ``audiomap_lib.augment``     waveform augmentations                      6
+``audiomap_lib.gan``         WaveGAN, losses, scores, runs (package)     7
 ``audiomap_lib.exercises``   exercise checks, one module per chapter     3+
 ===========================  ==========================================  =========
 

@@ -1,4 +1,11 @@
-"""The course's saved digit classifier: save it, load it, ask it (Chapter 6; Chapters 7 and 8 use it).
+"""The course's saved classifiers: save them, load them, ask them (Chapter 6; Chapters 7 and 8 use them).
+
+Two tasks (:data:`CLASSIFIER_TASKS`): ``"digits"`` (Chapter 6's spoken-digit classifier) and
+``"drums"`` (the drum classifier Chapter 7 trains the Chapter 6 way, at the GAN's rate, to score
+generated hits). :func:`save_classifier` / :func:`load_classifier` take the task;
+:func:`save_digit_classifier` / :func:`load_digit_classifier` are the digit task's short names,
+which Chapter 6 teaches. :func:`compute_classifier_outputs` gives the softmax probabilities and
+the embeddings (the input of the last linear layer) that Chapter 7's scores need.
 
 Chapter 6 trains a spoken-digit classifier and saves it with :func:`save_digit_classifier`;
 Chapter 7 (WaveGAN) loads it with :func:`load_digit_classifier` to score generated digits,
@@ -29,16 +36,26 @@ from .training.core import load_checkpoint, save_checkpoint
 from .utils import get_cache_dir, get_profile
 
 __all__ = [
+    "CLASSIFIER_TASKS",
     "DIGIT_CLASSIFIER_NAME",
     "DigitClassifier",
     "DigitPrediction",
+    "compute_classifier_outputs",
+    "load_classifier",
     "load_digit_classifier",
     "predict_digit",
+    "save_classifier",
     "save_digit_classifier",
 ]
 
 DIGIT_CLASSIFIER_NAME = "digit_classifier.pt"
 """File name of the course's digit classifier in ``get_cache_dir("models", <profile>)``."""
+
+CLASSIFIER_TASKS: dict[str, tuple[str, str]] = {
+    "digits": (DIGIT_CLASSIFIER_NAME, "run Chapter 6 (06_raw_waveform_cnn) to train and save it"),
+    "drums": ("drum_classifier.pt", "run Chapter 7 (07_wavegan), or audiomap_lib.gan.scoring.get_drum_classifier()"),
+}
+"""Task -> (file name in ``get_cache_dir("models", <profile>)``, how to make it)."""
 
 DigitClassifier = RawAudioCNN | LogMelCNN2d | LogMelCNN1d
 """The model classes a digit classifier file can hold (Chapter 6)."""
@@ -48,11 +65,95 @@ _MODEL_CLASSES: dict[str, type[RawAudioCNN] | type[LogMelCNN2d] | type[LogMelCNN
 }
 
 
-def _default_path(path: str | Path | None) -> Path:
-    """The given path, or the active profile's own file in the cache."""
+def _check_task(task: str) -> str:
+    if task not in CLASSIFIER_TASKS:
+        raise ValueError(f"task must be one of {tuple(CLASSIFIER_TASKS)}; got {task!r}")
+    return task
+
+
+def _default_path(path: str | Path | None, task: str = "digits") -> Path:
+    """The given path, or the active profile's own file for ``task`` in the cache."""
     if path is None:
-        return get_cache_dir("models", get_profile()) / DIGIT_CLASSIFIER_NAME
+        return get_cache_dir("models", get_profile()) / CLASSIFIER_TASKS[_check_task(task)][0]
     return Path(path).expanduser()
+
+
+def save_classifier(model: nn.Module, labels: Sequence[str], task: str = "digits", path: str | Path | None = None,
+                    **meta: Any) -> Path:
+    """Save a trained classifier for ``task`` (``"digits"`` or ``"drums"``; Chapters 6 and 7).
+
+    As :func:`save_digit_classifier`, whose arguments it takes, plus ``task``, which picks the
+    default file (:data:`CLASSIFIER_TASKS`) and is stored in the file.
+
+    Raises:
+        ValueError: an unknown ``task``; and as :func:`save_digit_classifier`.
+    """
+    task = _check_task(task)
+    return save_digit_classifier(model, labels, _default_path(path, task), task=task, **meta)
+
+
+def load_classifier(task: str = "digits", path: str | Path | None = None, device: torch.device | str = "cpu"
+                    ) -> tuple[DigitClassifier, dict[str, Any]]:
+    """Load the classifier saved for ``task`` (Chapters 6 and 7); as :func:`load_digit_classifier`.
+
+    Raises:
+        FileNotFoundError: nothing saved there yet (the message says which chapter makes it).
+        ValueError: an unknown ``task``, or the file holds something else (or another task's model).
+    """
+    task = _check_task(task)
+    p = _default_path(path, task)
+    if not p.is_file():
+        raise FileNotFoundError(f"no {task} classifier at {p}; {CLASSIFIER_TASKS[task][1]}")
+    model, meta = load_digit_classifier(p, device)
+    saved_task = str(meta.get("task", "digits"))
+    if saved_task != task:
+        raise ValueError(f"{p} holds a {saved_task!r} classifier, not a {task!r} one")
+    return model, meta
+
+
+@torch.no_grad()
+def compute_classifier_outputs(model: nn.Module, clips: torch.Tensor, batch_size: int = 256
+                               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax probabilities and embeddings of a Chapter 6 classifier for a batch of clips (Chapter 7).
+
+    The embedding of a clip is what the model's last linear layer receives (the pooled features,
+    after dropout, which is off in eval mode): the space Chapter 7's Fréchet distance lives in.
+
+    Args:
+        model: a Chapter 6 classifier (``head`` ending in ``nn.Linear``), at the clips' rate.
+        clips: ``(N, 1, samples)`` float waveforms, all of full length.
+        batch_size: clips per forward pass.
+
+    Returns:
+        ``(probabilities (N, K), embeddings (N, E))``, ``float32`` on the CPU.
+
+    Raises:
+        TypeError: the model has no ``head`` ending in a linear layer.
+        ValueError: ``clips`` is not ``(N, 1, samples)`` float, or is empty.
+    """
+    head = getattr(model, "head", None)
+    last = head[-1] if isinstance(head, nn.Sequential) and len(head) else head
+    if not isinstance(last, nn.Linear):
+        raise TypeError("model must have a head ending in nn.Linear (a Chapter 6 classifier)")
+    x = check_waveform(clips, "clips", ndim=(3,))
+    if x.shape[1] != 1 or x.shape[0] == 0:
+        raise ValueError(f"clips must have shape (N, 1, samples) with N >= 1; got {tuple(x.shape)}")
+    batch_size = int(batch_size)
+    captured: list[torch.Tensor] = []
+    hook = last.register_forward_pre_hook(lambda _m, args: captured.append(args[0].detach().float().cpu()))
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    probs = []
+    try:
+        for start in range(0, len(x), batch_size):
+            part = x[start: start + batch_size].to(device)
+            lengths = torch.full((len(part),), part.shape[-1], device=device)
+            probs.append(model(part, lengths).softmax(-1).float().cpu())
+    finally:
+        hook.remove()
+        model.train(was_training)
+    return torch.cat(probs), torch.cat(captured)
 
 
 def save_digit_classifier(model: nn.Module, labels: Sequence[str], path: str | Path | None = None,

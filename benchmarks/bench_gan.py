@@ -7,7 +7,11 @@ Measured side by side in one run:
    16384 samples, batch 64; about a minute per step on 2 cores);
 2. **trainer overhead**: steps per second of :func:`audiomap_lib.training.wgan.train_wgan_gp`
    and of a bare WGAN-GP loop (the same models, batches and updates; no history, checks or
-   state), alternated ``--repeats`` times; the ratio ``trainer / bare`` (target: at least 0.95).
+   state), alternated ``--repeats`` times; the ratio ``trainer / bare`` (target: at least 0.95);
+3. **the two recipes** of Chapter 7 at the standard size, alternated ``--repeats`` times:
+   seconds per generator step of the paper's (5 critic steps, the penalty on every one) and of
+   the laptop recipe (2 critic steps, the penalty on every 4th, a moving average of the
+   generator, a minibatch-deviation critic), and their ratio.
 
     .venv/bin/python benchmarks/bench_gan.py [--steps 3] [--repeats 3] [--paper]
 
@@ -90,6 +94,20 @@ def main() -> None:
     med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
     print(f"2. standard size, steps per second: trainer {med(trainer):.3f}, bare loop {med(bare):.3f}, "
           f"ratio trainer / bare = {med(trainer) / med(bare):.3f} (target >= 0.95)")
+    paper, laptop = [], []
+    for _ in range(args.repeats):
+        g, c = copy.deepcopy(g0), copy.deepcopy(c0)
+        start = time.perf_counter()
+        train_wgan_gp(g, c, clips, steps=args.steps, batch_size=batch, device="cpu", progress=False)
+        paper.append((time.perf_counter() - start) / args.steps)
+        g = copy.deepcopy(g0)
+        c = gan.WaveGANCritic(d=d, n_samples=n, minibatch_std=True)
+        start = time.perf_counter()
+        train_wgan_gp(g, c, clips, steps=args.steps, batch_size=batch, n_critic=2, critic_lr=3e-4, gp_every=4,
+                      ema_generator=copy.deepcopy(g), device="cpu", progress=False)
+        laptop.append((time.perf_counter() - start) / args.steps)
+    print(f"3. standard size, seconds per generator step: paper recipe {med(paper):.3f}, laptop recipe {med(laptop):.3f}, "
+          f"ratio paper / laptop = {med(paper) / med(laptop):.2f}")
 
 
 if __name__ == "__main__":

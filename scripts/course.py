@@ -35,12 +35,13 @@ VENV = Path(os.environ.get("AUDIOMAP_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 
-# Debian packages: the offline corpora (voices, drum kits) and libsndfile.
+# Debian packages: the offline corpora (voices, drum kits, General MIDI SoundFonts and FluidSynth) and libsndfile.
 APT_PACKAGES = [
     "espeak-ng", "flite", "festival", "festvox-kallpc16k", "festvox-kdlpc16k",
-    "festvox-us-slt-hts", "hydrogen-drumkits", "sonic-pi-samples", "libsndfile1",
+    "festvox-us-slt-hts", "hydrogen-drumkits", "sonic-pi-samples", "fluidsynth", "fluid-soundfont-gm",
+    "timgm6mb-soundfont", "musescore-general-soundfont", "libsndfile1",
 ]
-HOMEBREW_HINT = "brew install espeak-ng flite   (festival voices and the drum kits are Debian-only)"
+HOMEBREW_HINT = "brew install espeak-ng flite fluid-synth   (festival voices, drum kits and SoundFonts are Debian-only)"
 
 
 def log(msg: str) -> None:

@@ -74,10 +74,42 @@ def test_drum_labels_splits_and_licences(corpora):
 
     rows = read_manifest(corpora["drums"])
     _check_splits(rows, DRUM_LABELS)
-    assert {r["family"] for r in rows} == {"hydrogen", "sonic-pi"}
+    assert {r["family"] for r in rows} == {"hydrogen", "sonic-pi", "fluidsynth"}
     assert all(r["licence"].strip() for r in rows)
     cropped = [r for r in rows if "cropped from" in r["detail"]]
     assert cropped, "long cymbal tails are cropped and say so"
+
+
+def test_rendered_gm_kits_are_train_only_labelled_and_not_near_duplicates(corpora):
+    """The FluidSynth kits: every SoundFont and label is there, only in train, and no two hits of one key
+    and velocity are near-copies (SoundFonts share samples between kits)."""
+    import soundfile as sf
+
+    from audiomap_lib.data.drums import DRUM_LABELS, GM_KITS, NEAR_DUPLICATE_COSINE
+    from audiomap_lib.data.midi import list_soundfonts
+
+    rows = [r for r in read_manifest(corpora["drums"]) if r["family"] == "fluidsynth"]
+    assert {r["split"] for r in rows} == {"train"}
+    assert {r["label"] for r in rows} == set(DRUM_LABELS)
+    fonts = {r["speaker"].split("-")[1] for r in rows}
+    assert fonts == set(list_soundfonts())
+    assert {r["speaker"].split("-", 2)[2] for r in rows} == set(GM_KITS.values())
+    licences = {r["speaker"].split("-")[1]: r["licence"] for r in rows}
+    assert licences["TimGM6mb"].startswith("GPL-2") and licences["FluidR3_GM"].startswith("MIT")
+    groups: dict[str, list[np.ndarray]] = {}
+    for r in rows:
+        key = r["detail"].split("(instrument ")[1].split(", program")[0]  # "GM name (key k, velocity v"
+        x, sr = sf.read(corpora["drums"].parent / r["path"], dtype="float32")
+        assert sr == 16000 and x.shape == (16384,) and abs(np.abs(x).max() - 0.9) < 1e-3
+        groups.setdefault(key, []).append(x / np.linalg.norm(x))
+    for key, clips in groups.items():
+        m = np.stack(clips)
+        sim = m @ m.T - 2 * np.eye(len(m))
+        assert sim.max() <= NEAR_DUPLICATE_COSINE + 1e-3, key
+    report = json.loads((corpora["drums"].parent / "build_report.json").read_text())
+    gm_skipped = [s for s in report["skipped"] if " key " in s["file"] and " velocity " in s["file"]]
+    assert report["gm_near_duplicates"] == sum(s["reason"].startswith("nearly identical") for s in gm_skipped) > 0
+    assert report["gm_rendered"] == len(rows) + len(gm_skipped)  # every rendered hit is kept or accounted for
 
 
 def test_build_reports_list_what_was_skipped(corpora):

@@ -247,3 +247,225 @@ def test_the_long_run_command_resumes_and_adds_up_its_steps(tmp_path, monkeypatc
     assert cli.main(common + ["--steps", "4"]) == 0
     info = json.loads(state.with_suffix(".json").read_text())
     assert info["steps"] == 4 and info["minutes"] > 0
+
+
+def test_wgan_gp_with_ttur_lazy_penalty_and_average_resumes_exactly(tmp_path) -> None:
+    """The CPU recipe's options (a faster critic, the penalty on every 2nd update, a moving average
+    of the generator) keep the exact resume, and the average is the formula's."""
+    import copy
+
+    settings = dict(batch_size=4, n_critic=2, sample_rate_hz=8000, seed=3, device="cpu", progress=False,
+                    critic_lr=3e-4, gp_every=2, ema_decay=0.9)
+    g_a, d_a = _tiny_models(0)
+    ema_a = copy.deepcopy(g_a)
+    hist_a = train_wgan_gp(g_a, d_a, _clips(), steps=4, ema_generator=ema_a, **settings)
+    g_b, d_b = _tiny_models(0)
+    train_wgan_gp(g_b, d_b, _clips(), steps=2, ema_generator=copy.deepcopy(g_b), state_path=tmp_path / "s.pt", **settings)
+    g_c, d_c = _tiny_models(99)
+    ema_c = copy.deepcopy(g_c)
+    hist_c = train_wgan_gp(g_c, d_c, _clips(), steps=4, ema_generator=ema_c, state_path=tmp_path / "s.pt", **settings)
+    for p_a, p_c in zip([*g_a.parameters(), *d_a.parameters(), *ema_a.parameters()],
+                        [*g_c.parameters(), *d_c.parameters(), *ema_c.parameters()]):
+        torch.testing.assert_close(p_a, p_c, rtol=0, atol=0)
+    assert hist_c.wasserstein == hist_a.wasserstein
+    assert all(math.isfinite(v) and v >= 0 for v in hist_a.gradient_penalty)  # the latest computed penalty
+    # one step: the average moves from the initial weights towards the new ones by 1 - decay, where the
+    # decay is warmed up, min(ema_decay, (1 + t) / (10 + t)) = 2 / 11 at step t = 1
+    g, d = _tiny_models(0)
+    start = [p.detach().clone() for p in g.parameters()]
+    ema = copy.deepcopy(g)
+    train_wgan_gp(g, d, _clips(), steps=1, ema_generator=ema, ema_decay=0.5, batch_size=4, n_critic=1, progress=False)
+    for p0, p1, pe in zip(start, g.parameters(), ema.parameters()):
+        torch.testing.assert_close(pe, 2 / 11 * p0 + 9 / 11 * p1.detach())
+    with pytest.raises(ValueError, match="ema_generator must be a separate copy"):
+        train_wgan_gp(g, d, _clips(), steps=1, ema_generator=g, batch_size=4, progress=False)
+    with pytest.raises(ValueError, match="gp_every must be"):
+        train_wgan_gp(g, d, _clips(), steps=1, gp_every=0, batch_size=4, progress=False)
+
+
+def test_lazy_penalty_is_computed_on_every_kth_update_with_k_times_the_weight(monkeypatch) -> None:
+    from audiomap_lib.training import wgan
+
+    calls = []
+    real_penalty = wgan.compute_gradient_penalty
+
+    def spy(critic, real, fake, weight, generator):
+        calls.append(weight)
+        return real_penalty(critic, real, fake, weight, generator)
+
+    monkeypatch.setattr(wgan, "compute_gradient_penalty", spy)
+    g, d = _tiny_models(0)
+    train_wgan_gp(g, d, _clips(), steps=3, n_critic=2, gp_every=3, gp_weight=10.0, batch_size=4, progress=False)
+    assert calls == [30.0, 30.0]  # critic updates 0 and 3 of 0..5
+
+
+def test_classifier_outputs_are_the_heads_inputs_and_softmax() -> None:
+    from audiomap_lib import hub
+    from audiomap_lib.cnn import LogMelCNN1d
+
+    torch.manual_seed(0)
+    model = LogMelCNN1d(n_classes=5, channels=4, input_sr=8000).eval()
+    clips = 0.3 * torch.randn(7, 1, 4096)
+    probs, emb = hub.compute_classifier_outputs(model, clips, batch_size=3)
+    assert probs.shape == (7, 5) and emb.shape == (7, 16)
+    torch.testing.assert_close(model.head[-1](emb).softmax(-1), probs)
+    torch.testing.assert_close(probs, model(clips).softmax(-1))
+    with pytest.raises(ValueError, match=r"clips must have shape \(N, 1, samples\)"):
+        hub.compute_classifier_outputs(model, torch.zeros(2, 2, 4096))
+    with pytest.raises(TypeError, match="head ending in nn.Linear"):
+        hub.compute_classifier_outputs(torch.nn.Identity(), clips)
+
+
+def test_hub_keeps_one_classifier_per_task(tmp_path) -> None:
+    from audiomap_lib import hub
+    from audiomap_lib.cnn import LogMelCNN1d
+
+    model = LogMelCNN1d(n_classes=5, channels=4, input_sr=8000)
+    path = hub.save_classifier(model, ["kick", "snare", "hihat", "tom", "cymbal"], "drums", tmp_path / "d.pt", n_samples=4096)
+    loaded, meta = hub.load_classifier("drums", path)
+    assert meta["task"] == "drums" and meta["n_samples"] == 4096 and loaded.labels[0] == "kick"
+    with pytest.raises(ValueError, match="holds a 'drums' classifier, not a 'digits' one"):
+        hub.load_classifier("digits", path)
+    with pytest.raises(ValueError, match="task must be one of"):
+        hub.load_classifier("birds", path)
+    with pytest.raises(FileNotFoundError, match="no drums classifier .* Chapter 7"):
+        hub.load_classifier("drums", tmp_path / "missing.pt")
+
+
+def test_spectral_features_ignore_loudness_and_scores_of_a_set_against_itself() -> None:
+    from audiomap_lib.cnn import LogMelCNN1d
+    from audiomap_lib.gan.scores import compute_gan_scores, compute_spectral_features
+
+    g = torch.Generator().manual_seed(0)
+    clips = 0.5 * torch.randn(40, 1, 4096, generator=g) * torch.linspace(1, 0.5, 4096)
+    feats = compute_spectral_features(clips, 8000)
+    # a gain shifts every log value alike, which the normalisation removes (up to the log's 1e-6 floor)
+    torch.testing.assert_close(feats, compute_spectral_features(0.5 * clips, 8000), atol=0.02, rtol=0)
+    torch.testing.assert_close(feats[:3], compute_spectral_features(clips[:3], 8000))  # no batch statistics
+    torch.manual_seed(0)
+    model = LogMelCNN1d(n_classes=5, channels=4, input_sr=8000).eval()
+    model.labels = ("a", "b", "c", "d", "e")
+    s = compute_gan_scores(model, clips, clips, clips)
+    assert s["is_ratio"] == pytest.approx(1.0) and s["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert s["d_train"] == pytest.approx(0.0, abs=1e-4) and s["d_self"] == pytest.approx(s["d_self_real"])
+    assert s["histogram_generated"] == s["histogram_real"] and sum(s["histogram_generated"].values()) == 40
+
+
+def test_the_score_command_scores_a_run_beside_the_real_clips(tmp_path, monkeypatch) -> None:
+    import json
+
+    from audiomap_lib.cnn import LogMelCNN1d
+    from audiomap_lib.gan import __main__ as cli
+    from audiomap_lib.gan import scores
+
+    monkeypatch.setattr(cli, "get_datasets", lambda corpus: {"train": _FakeClips(), "test": _FakeClips()})
+    classifier = LogMelCNN1d(n_classes=2, channels=4, blocks=2, input_sr=8000).eval()  # 1024 samples are enough
+    classifier.labels = ("kick", "snare")
+    monkeypatch.setattr(scores, "get_drum_classifier", lambda n, rate: (classifier, {"test_accuracy": 0.5}))
+    state = tmp_path / "g.pt"
+    assert cli.main(["train", "--corpus", "drums", "--d", "2", "--n-samples", "1024", "--batch-size", "4",
+                     "--n-critic", "1", "--ema", "0.9", "--steps", "2", "--state", str(state)]) == 0
+    assert cli.main(["score", "--state", str(state), "--n", "250"]) == 0
+    out = json.loads(state.with_suffix(".scores.json").read_text())
+    assert out["generated"] == 250 and out["averaged"] and out["steps"] == 2
+    assert sum(out["histogram_generated"].values()) == 250 and sum(out["histogram_real"].values()) == 6
+    generator, info = gan.load_generator(state)
+    assert info["ema"] == 0.9 and generator.n_samples == 1024
+
+
+def test_minibatch_std_critic_sees_the_batch_spread() -> None:
+    torch.manual_seed(0)
+    plain = gan.WaveGANCritic(d=2, n_samples=1024)
+    with_std = gan.WaveGANCritic(d=2, n_samples=1024, minibatch_std=True, phase_shuffle=0)
+    # one more input channel at the dense layer: start_len more weights, nothing else
+    assert count_parameters(with_std) - count_parameters(plain) == plain.start_len
+    x = 0.3 * torch.randn(6, 1, 1024)
+    same = x[:1].repeat(6, 1, 1)
+    out = with_std(x)
+    assert out.shape == (6,)
+    # a batch of copies has zero spread: each copy's score is its score alone with spread set to 0
+    w = with_std.dense.weight[0, -plain.start_len:]
+    spread_term = float(with_std(same)[0] - with_std(same[:1])[0])  # batch of one: spread 0 too
+    assert abs(spread_term) < 1e-6
+    # a varied batch changes every score by the same spread term
+    h = with_std
+    alone = torch.stack([h(x[i:i + 1])[0] for i in range(6)])
+    diff = out - alone
+    torch.testing.assert_close(diff, diff[:1].expand(6), atol=1e-5, rtol=0)
+    assert float(diff[0].abs()) > 0 and w.abs().sum() > 0
+    with pytest.raises(TypeError, match="minibatch_std must be True or False"):
+        gan.WaveGANCritic(d=2, n_samples=1024, minibatch_std=1)
+
+
+def test_spectrogram_codec_images_and_griffin_lim_round_trip() -> None:
+    from audiomap_lib.gan.specgan import SpectrogramCodec
+
+    t = torch.arange(4096) / 8000
+    g = torch.Generator().manual_seed(0)
+    tones = torch.stack([0.5 * torch.sin(2 * math.pi * f * t) * torch.exp(-t * 8) for f in (110.0, 220.0, 440.0, 880.0)])
+    clips = (tones + 0.01 * torch.randn(4, 4096, generator=g)).unsqueeze(1)
+    codec = SpectrogramCodec(4096, 8000, size=64).fit(clips)
+    assert (codec.hop_length, codec.n_fft) == (64, 128)  # 8 ms hops, 16 ms windows at 8 kHz, as the paper's at 16 kHz
+    images = codec.encode(clips)
+    assert images.shape == (4, 1, 64, 64) and float(images.abs().max()) <= 1.0
+    # per-bin standardisation: each bin's mean over clips and frames is 0 before the clip at 3 std
+    z = (codec._log_magnitude(clips) - codec.mean[:, None]) / codec.std[:, None]
+    torch.testing.assert_close(z.mean(dim=(0, 2)), torch.zeros(64), atol=1e-4, rtol=0)
+    back = codec.decode(images)
+    assert back.shape == (4, 1, 4096)
+    again = codec.encode(back)
+    assert float((again - images).abs().mean()) < 0.1  # Griffin-Lim gives back (nearly) the same image
+    restored = SpectrogramCodec.from_dict(codec.to_dict())
+    torch.testing.assert_close(restored.encode(clips), images)
+    with pytest.raises(RuntimeError, match="call fit"):
+        SpectrogramCodec(4096, 8000).encode(clips)
+    with pytest.raises(ValueError, match="size must be a power of 2"):
+        SpectrogramCodec(4096, 8000, size=48)
+    with pytest.raises(ValueError, match="n_samples must be size \\*\\* 2 = 4096"):
+        SpectrogramCodec(8192, 8000, size=64)
+
+
+def test_specgan_models_shapes_and_the_penalty_on_images() -> None:
+    from audiomap_lib.gan.specgan import SpecGANCritic, SpecGANGenerator
+
+    torch.manual_seed(0)
+    G = SpecGANGenerator(d=4, size=64, n_samples=4096, sample_rate_hz=8000)
+    D = SpecGANCritic(d=4, size=64, minibatch_std=True)
+    x = G(gan.make_latents(3, 100))
+    assert x.shape == (3, 1, 64, 64) and float(x.abs().max()) < 1 and D(x).shape == (3,)
+    assert [layer.out_channels for layer in G.layers] == [16, 8, 4, 1]  # 8d, 4d, 2d, d -> 1 image
+    assert SpecGANGenerator(d=4, size=128, n_samples=16384, sample_rate_hz=16000).start_channels == 64  # 16d, the paper's
+    # a linear critic f(x) = <w, x> has gradient w everywhere: the penalty is weight * (||w|| - 1)^2 exactly
+    w = torch.randn(1, 1, 8, 8, dtype=torch.float64)
+
+    def linear(v: torch.Tensor) -> torch.Tensor:
+        return (v * w).flatten(1).sum(1)
+
+    real, fake = torch.randn(5, 1, 8, 8, dtype=torch.float64), torch.randn(5, 1, 8, 8, dtype=torch.float64)
+    penalty = gan.compute_gradient_penalty(linear, real, fake, 10.0, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(penalty, 10.0 * (w.norm() - 1) ** 2)
+
+
+def test_specgan_trains_and_is_scored_through_griffin_lim(tmp_path, monkeypatch) -> None:
+    import json
+
+    from audiomap_lib.cnn import LogMelCNN1d
+    from audiomap_lib.gan import __main__ as cli
+    from audiomap_lib.gan import scores
+
+    monkeypatch.setattr(cli, "get_datasets", lambda corpus: {"train": _FakeClips(), "test": _FakeClips()})
+    classifier = LogMelCNN1d(n_classes=2, channels=4, blocks=2, input_sr=8000).eval()  # 1024 samples are enough
+    classifier.labels = ("kick", "snare")
+    monkeypatch.setattr(scores, "get_drum_classifier", lambda n, rate: (classifier, {"test_accuracy": 0.5}))
+    state = tmp_path / "s.pt"
+    assert cli.main(["train", "--model", "specgan", "--corpus", "drums", "--d", "2", "--size", "32", "--n-samples", "1024",
+                     "--batch-size", "4", "--n-critic", "1", "--steps", "2", "--state", str(state)]) == 0
+    info = json.loads(state.with_suffix(".json").read_text())
+    assert info["model"] == "specgan" and len(info["codec"]["mean"]) == 32
+    generator, _ = gan.load_generator(state)
+    clips = gan.generate_clips(generator, info, 3, seed=1)
+    assert clips.shape == (3, 1, 1024)
+    torch.testing.assert_close(clips, gan.generate_clips(generator, info, 3, seed=1))  # seeded, Griffin-Lim too
+    assert cli.main(["score", "--state", str(state), "--n", "250"]) == 0
+    out = json.loads(state.with_suffix(".scores.json").read_text())
+    assert out["generated"] == 250 and out["is_real_through_griffin_lim"] >= 1.0

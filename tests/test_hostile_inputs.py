@@ -492,6 +492,7 @@ ENTRIES.update({
 PROBS = torch.softmax(torch.randn(6, 4, generator=g), dim=1)
 EMB_A, EMB_B = torch.randn(12, 3, generator=g), torch.randn(10, 3, generator=g) + 1
 WT1 = torch.randn(3, 2, 5, generator=g)
+XG = 0.3 * torch.randn(2, 1, 400, generator=g)  # two clips of 400 samples (one 25 ms frame at 16 kHz)
 
 ENTRIES.update({
     # Chapter 7
@@ -521,6 +522,11 @@ ENTRIES.update({
                                               {"real_scores": EMB_A[:, 0], "fake_scores": EMB_B[:, 0]},
                                               {"real_scores": tensor_arg(EMB_A[:, 0]), "fake_scores": tensor_arg(EMB_B[:, 0])},
                                               _tensor_result),
+    "gan.compute_spectral_features": Entry(gan.compute_spectral_features, {"clips": XG, "sample_rate_hz": 8000},
+                                           {"clips": tensor_arg(XG), "sample_rate_hz": sr_arg([8000, 16000])},
+                                           _tensor_result),
+    "gan.find_longest_run": Entry(gan.find_longest_run, {"corpus": "drums"}, {"corpus": choice_arg(["drums", "digits"])},
+                                  lambda out, kw: None if out is None or out.is_file() else pytest.fail(repr(out))),
 })
 
 CASES = [(name, arg) for name, entry in ENTRIES.items() for arg in entry.args]
@@ -562,6 +568,9 @@ def test_every_entry_point_of_these_modules_is_covered() -> None:
         "metrics.compute_group_accuracy",  # groups are strings; tests/test_training.py
         # take a critic or logits of one; tests/test_gan.py
         "gan.compute_gradient_penalty", "gan.compute_critic_loss", "gan.compute_generator_loss", "gan.compute_gan_losses",
+        # take a classifier or train one, or read and write run files; tests/test_gan.py and Chapter 7
+        "gan.compute_gan_scores", "gan.get_drum_classifier", "gan.load_generator", "gan.save_generator",
+        "gan.generate_clips",
     }
     public = {f"{m.__name__.split('.')[-1]}.{n}" for m in (io, signals, digital, spectral, conv, rnn, attention, augment, metrics, gan)
               for n in m.__all__

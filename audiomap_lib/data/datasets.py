@@ -38,6 +38,7 @@ __all__ = [
     "AudioClipDataset",
     "ClipLoader",
     "InMemoryClips",
+    "TensorClips",
     "get_datasets",
     "get_digit_datasets",
     "get_sample_rate_hz",
@@ -246,6 +247,43 @@ class InMemoryClips(Dataset):
 
     def __repr__(self) -> str:
         return f"InMemoryClips(clips={len(self)}, sample_rate_hz={self.sample_rate_hz})"
+
+
+class TensorClips(Dataset):
+    """Clips held in one tensor, with their labels and rate, as a data set (Chapter 7).
+
+    For clips that a program made (a GAN's, or real clips brought to a GAN's rate with
+    :func:`audiomap_lib.gan.data.make_gan_clips`), so that :func:`make_loader` and
+    :func:`audiomap_lib.training.fit` can use them and check their rate.
+
+    Args:
+        clips: ``(N, 1, samples)`` float; labels: ``(N,)`` class indices; sample_rate_hz: their rate.
+
+    Raises:
+        ValueError: shapes that do not match, labels that are not non-negative integers, a bad rate.
+    """
+
+    def __init__(self, clips: torch.Tensor, labels: torch.Tensor, sample_rate_hz: int) -> None:
+        from ..io import check_sample_rate
+        from ..utils import check_tensor
+
+        self.clips = check_tensor(clips, "clips", ndim=3, shape="(N, 1, samples)").float()
+        self.targets = check_tensor(labels, "labels", kind="int", ndim=1, shape="(N,)").long()
+        if self.clips.shape[1] != 1 or len(self.targets) != len(self.clips):
+            raise ValueError(f"clips must be (N, 1, samples) and labels (N,); got {tuple(self.clips.shape)} "
+                             f"and {tuple(self.targets.shape)}")
+        if bool((self.targets < 0).any()):
+            raise ValueError("labels must be class indices >= 0")
+        self.sample_rate_hz: int = check_sample_rate(sample_rate_hz, "sample_rate_hz")
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.clips[index], int(self.targets[index])
+
+    def __repr__(self) -> str:
+        return f"TensorClips(clips={len(self)}, sample_rate_hz={self.sample_rate_hz})"
 
 
 def _check_label(label: Any, name: str) -> int:

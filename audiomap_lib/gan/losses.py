@@ -42,20 +42,20 @@ def compute_gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], rea
     into the critic's weights (a second backward pass: the expensive part of WGAN-GP).
 
     Args:
-        critic: maps ``(B, 1, T)`` to scores ``(B,)``.
-        real, fake: ``(B, 1, T)`` batches (``fake`` is detached from its generator here).
+        critic: maps ``(B, 1, T)`` (or SpecGAN's ``(B, 1, H, W)``) to scores ``(B,)``.
+        real, fake: ``(B, 1, T)`` or ``(B, 1, H, W)`` batches (``fake`` is detached from its generator here).
         weight: ``lambda`` (10 in the paper).
         generator: draws ``eps``.
 
     Returns:
         A 0-d tensor.
     """
-    real = check_tensor(real, "real", ndim=3, shape="(batch, 1, time)")
-    fake = check_tensor(fake, "fake", ndim=3, shape="(batch, 1, time)")
+    real = check_tensor(real, "real", ndim=(3, 4), shape="(batch, 1, time) or (batch, 1, height, width)")
+    fake = check_tensor(fake, "fake", ndim=(3, 4), shape="(batch, 1, time) or (batch, 1, height, width)")
     if real.shape != fake.shape:
         raise ValueError(f"real and fake must have the same shape; got {tuple(real.shape)} and {tuple(fake.shape)}")
     weight = check_real(weight, "weight", 0.0)
-    eps = torch.rand(real.shape[0], 1, 1, generator=generator).to(real.device, real.dtype)
+    eps = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=generator).to(real.device, real.dtype)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     scores = critic(x_hat)
     (grads,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)

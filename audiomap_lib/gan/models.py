@@ -154,10 +154,14 @@ class WaveGANCritic(nn.Module):
         kernel: kernel length (25).
         phase_shuffle: radius of the phase shuffle after each of the first four layers (2; 0: off).
         slope: negative slope of the LeakyReLU (0.2).
+        minibatch_std: before the dense layer, append one feature channel holding the batch's
+            standard deviation, averaged over channels and time (Karras et al. 2018, "minibatch
+            standard deviation"): a batch of near-identical generated clips then looks unlike a
+            real batch, which works against mode collapse. Not in WaveGAN (``False``).
     """
 
     def __init__(self, d: int = 64, n_samples: int = 16384, kernel: int = 25, phase_shuffle: int = 2,
-                 slope: float = 0.2) -> None:
+                 slope: float = 0.2, minibatch_std: bool = False) -> None:
         super().__init__()
         self.d = check_positive_int(d, "d")
         self.start_len = _start_length(n_samples)
@@ -167,12 +171,16 @@ class WaveGANCritic(nn.Module):
             raise ValueError(f"kernel must be odd (the paper's is 25); got {kernel}")
         self.radius = check_non_negative_int(phase_shuffle, "phase_shuffle")
         self.slope = check_real(slope, "slope", 0.0, 1.0)
+        if not isinstance(minibatch_std, bool):
+            raise TypeError(f"minibatch_std must be True or False; got {minibatch_std!r}")
+        self.minibatch_std = minibatch_std
         self.config_dict: dict[str, Any] = {"d": d, "n_samples": n_samples, "kernel": kernel,
-                                            "phase_shuffle": phase_shuffle, "slope": slope}
+                                            "phase_shuffle": phase_shuffle, "slope": slope,
+                                            "minibatch_std": minibatch_std}
         widths = [1, self.d, 2 * self.d, 4 * self.d, 8 * self.d, 16 * self.d]
         self.convs = nn.ModuleList(nn.Conv1d(c_in, c_out, kernel, stride=_STRIDE, padding=kernel // 2 - 1)
                                    for c_in, c_out in zip(widths[:-1], widths[1:]))
-        self.dense = nn.Linear(16 * self.d * self.start_len, 1)
+        self.dense = nn.Linear((16 * self.d + int(minibatch_std)) * self.start_len, 1)
         self.shuffle_generator: torch.Generator | None = None  # set one for reproducible shuffles
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -185,4 +193,7 @@ class WaveGANCritic(nn.Module):
             h = F.leaky_relu(conv(h), self.slope)
             if i < len(self.convs) - 1 and self.radius:
                 h = apply_phase_shuffle(h, self.radius, self.shuffle_generator)
+        if self.minibatch_std:
+            spread = h.std(0, unbiased=False).mean() if len(h) > 1 else h.new_zeros(())
+            h = torch.cat([h, spread.expand(len(h), 1, h.shape[-1])], dim=1)
         return self.dense(h.flatten(1)).squeeze(1)

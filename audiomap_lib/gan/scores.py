@@ -3,21 +3,29 @@ nearest-neighbour distances (memorisation) and the class histogram (mode collaps
 
 Every score takes what a classifier says about clips (softmax probabilities ``(N, K)`` or
 embeddings ``(N, E)``), so the same function scores real test clips and generated ones through
-the same path: report both, side by side.
+the same path: report both, side by side. :func:`get_drum_classifier` trains (once, then loads
+from the hub) the drum classifier that scores drums, the Chapter 6 way and at the GAN's own rate
+and length; :func:`compute_gan_scores` puts every score of a generator beside the real test
+clips' in one dictionary.
 """
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import torch
+from torch import nn
 
-from ..utils import check_positive_int, check_tensor
+from ..utils import by_profile, check_positive_int, check_tensor, get_cache_dir, get_profile
 
 __all__ = [
     "compute_class_histogram",
     "compute_frechet_distance",
+    "compute_gan_scores",
     "compute_inception_score",
     "compute_nearest_neighbour_distances",
+    "compute_spectral_features",
+    "get_drum_classifier",
 ]
 
 
@@ -124,3 +132,133 @@ def compute_nearest_neighbour_distances(queries: torch.Tensor, references: torch
             raise ValueError(f"references must have {q.shape[1]} features like queries; got {r.shape[1]}")
         dist = torch.cdist(q, r)
     return dist.min(1).values
+
+
+def get_drum_classifier(n_samples: int, sample_rate_hz: int, profile: str | None = None, retrain: bool = False,
+                        seed: int = 0) -> tuple[nn.Module, dict[str, Any]]:
+    """The drum classifier that scores generated hits, trained once the Chapter 6 way (Chapter 7).
+
+    A :class:`~audiomap_lib.cnn.LogMelCNN1d` (the best family of Chapter 6) trained with
+    :class:`~audiomap_lib.augment.WaveformAugment` on the drums corpus's train split, brought to the
+    GAN's rate and length with :func:`~audiomap_lib.gan.data.make_gan_clips` (so real and
+    generated clips reach it through the same path), chosen on the validation kits and saved in
+    the hub (:func:`audiomap_lib.hub.save_classifier`, task ``"drums"``) with its test accuracy.
+    Later calls load it, unless it was trained for another rate or length, or ``retrain``.
+
+    Args:
+        n_samples: the clips' length (the generator's ``n_samples``).
+        sample_rate_hz: their rate in Hz (the generator's ``sample_rate_hz``).
+        profile: sizes (``None``: ``AUDIOMAP_PROFILE``); each profile keeps its own file.
+        retrain: train even when a matching file exists.
+        seed: seeds the training.
+
+    Returns:
+        ``(model, meta)``: the model (eval mode, ``labels`` set) and its metadata, with
+        ``test_accuracy`` and ``val_accuracy`` (fractions), ``n_samples``, ``sample_rate`` (Hz),
+        ``epochs`` and ``train_clips``.
+    """
+    from .. import augment, hub
+    from ..cnn import LogMelCNN1d
+    from ..data.datasets import TensorClips, get_datasets, make_loader
+    from ..data.drums import DRUM_LABELS
+    from ..training.classifier import fit, predict
+    from ..utils import set_seed
+    from .data import make_gan_clips
+
+    n_samples = check_positive_int(n_samples, "n_samples")
+    profile = get_profile() if profile is None else profile
+    path = get_cache_dir("models", profile) / hub.CLASSIFIER_TASKS["drums"][0]
+    if path.is_file() and not retrain:
+        model, meta = hub.load_classifier("drums", path)
+        if int(meta["sample_rate"]) == int(sample_rate_hz) and int(meta.get("n_samples", -1)) == n_samples:
+            return model, meta
+    set_seed(seed)
+    sets = get_datasets("drums", profile=profile)
+    data = {split: make_gan_clips(sets[split], n_samples, sample_rate_hz) for split in ("train", "validation", "test")}
+    loaders = {split: make_loader(TensorClips(c, y, sample_rate_hz), 64 if split == "train" else 256, split == "train", seed)
+               for split, (c, y, _) in data.items()}
+    model = LogMelCNN1d(n_classes=len(DRUM_LABELS), channels=by_profile(quick=8, standard=32, full=64, profile=profile),
+                        input_sr=sample_rate_hz)
+    epochs = by_profile(quick=2, standard=12, full=30, profile=profile)
+    aug = augment.WaveformAugment(sr=sample_rate_hz, seed=seed + 1, speed=(0.9, 1.1), shift_ms=20.0,
+                                  gain_db=(-6.0, 6.0), snr_db=(10.0, 40.0))
+    history = fit(model, loaders["train"], loaders["validation"], epochs=epochs, lr=3e-3, schedule="onecycle",
+                  augment=aug, device="cpu", progress=False, verbose=False)
+    logits, labels = predict(model, loaders["test"], device="cpu")
+    test_acc = float((logits.argmax(1) == labels).float().mean())
+    model.labels = tuple(DRUM_LABELS)
+    hub.save_classifier(model, DRUM_LABELS, "drums", path, n_samples=n_samples, test_accuracy=test_acc,
+                        val_accuracy=float(history.best_val_acc), epochs=history.epochs,
+                        train_clips=len(data["train"][0]), profile=profile, seed=seed)
+    return hub.load_classifier("drums", path)
+
+
+def compute_spectral_features(clips: torch.Tensor, sample_rate_hz: int) -> torch.Tensor:
+    """Normalised log-mel spectrograms, flattened: the space of the ``|D|`` distances (Chapter 7).
+
+    Each clip's 40-band log-mel spectrogram (Chapter 2's settings, 25 ms frames) is flattened and
+    brought to zero mean and unit variance, so a distance compares shapes, not loudness (up to the
+    ``1e-6`` floor under the log, which near-silent parts reach).
+
+    Args:
+        clips: ``(N, 1, samples)`` float waveforms; sample_rate_hz: their rate in Hz.
+
+    Returns:
+        ``float32`` ``(N, 40 * frames)``.
+    """
+    from ..io import check_sample_rate
+    from ..models import LogMelFrontEnd
+
+    x = check_tensor(clips, "clips", ndim=3, shape="(N, 1, samples)").float()
+    rate = check_sample_rate(sample_rate_hz, "sample_rate_hz")
+    n_fft = max(16, int(0.025 * rate))
+    if x.shape[1] != 1 or x.shape[-1] < n_fft:
+        raise ValueError(f"clips must have shape (N, 1, samples) with samples >= {n_fft} (one 25 ms frame); "
+                         f"got {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("clips hold NaN or infinite samples")
+    front = LogMelFrontEnd(sr=rate, n_fft=n_fft, hop_length=max(4, int(0.01 * rate))).eval()  # eval: no batch statistics
+    with torch.no_grad():
+        feats, _ = front(x, torch.full((len(x),), x.shape[-1]))
+    flat = feats.flatten(1)
+    return (flat - flat.mean(1, keepdim=True)) / flat.std(1, keepdim=True).clamp_min(1e-6)
+
+
+def compute_gan_scores(classifier: nn.Module, generated: torch.Tensor, real_test: torch.Tensor,
+                       real_train: torch.Tensor, splits: int = 1) -> dict[str, Any]:
+    """Every score of Chapter 7 for generated clips, beside the real test clips' through the same path.
+
+    Args:
+        classifier: a Chapter 6 classifier at the clips' rate (``sample_rate_hz``, ``labels``).
+        generated, real_test, real_train: ``(N, 1, samples)`` clips at that rate.
+        splits: as :func:`compute_inception_score`.
+
+    Returns:
+        ``{"is_generated", "is_real", "is_ratio", "histogram_generated", "histogram_real"
+        (class name -> count), "classes_used" (classes that get >= 5 % of the generated clips),
+        "fid" (generated vs real test, on the classifier's embeddings), "fid_real_train" (real
+        test vs real train: the floor), "d_self", "d_train" (mean nearest-neighbour distances of
+        the generated clips, :func:`compute_spectral_features`), "d_self_real", "d_train_real"
+        (the same for the real test clips)}``.
+    """
+    from ..hub import compute_classifier_outputs
+
+    rate = int(cast(int, classifier.sample_rate_hz))
+    names = list(getattr(classifier, "labels", None) or [str(i) for i in range(10)])
+    p_gen, e_gen = compute_classifier_outputs(classifier, generated)
+    p_real, e_real = compute_classifier_outputs(classifier, real_test)
+    _, e_train = compute_classifier_outputs(classifier, real_train)
+    is_gen, is_real = compute_inception_score(p_gen, splits)[0], compute_inception_score(p_real, splits)[0]
+    hist_gen, hist_real = compute_class_histogram(p_gen), compute_class_histogram(p_real)
+    f_gen, f_real, f_train = (compute_spectral_features(c, rate) for c in (generated, real_test, real_train))
+    return {
+        "is_generated": is_gen, "is_real": is_real, "is_ratio": is_gen / is_real,
+        "histogram_generated": {n: int(c) for n, c in zip(names, hist_gen)},
+        "histogram_real": {n: int(c) for n, c in zip(names, hist_real)},
+        "classes_used": int((hist_gen >= 0.05 * len(generated)).sum()),
+        "fid": compute_frechet_distance(e_gen, e_real), "fid_real_train": compute_frechet_distance(e_real, e_train),
+        "d_self": float(compute_nearest_neighbour_distances(f_gen).mean()),
+        "d_train": float(compute_nearest_neighbour_distances(f_gen, f_train).mean()),
+        "d_self_real": float(compute_nearest_neighbour_distances(f_real).mean()),
+        "d_train_real": float(compute_nearest_neighbour_distances(f_real, f_train).mean()),
+    }

@@ -42,10 +42,11 @@ from .core import (
 __all__ = ["train_wgan_gp"]
 
 
-def _check_clips(clips: object, n_samples: int) -> torch.Tensor:
-    t = check_tensor(clips, "clips", ndim=3, shape="(N, 1, n_samples)")
-    if t.shape[1:] != (1, n_samples):
-        raise ValueError(f"clips must have shape (N, 1, n_samples={n_samples}), the generator's output; got {tuple(t.shape)}")
+def _check_clips(clips: object, shape: tuple[int, ...]) -> torch.Tensor:
+    t = check_tensor(clips, "clips", ndim=len(shape) + 1, shape=f"(N, {', '.join(map(str, shape))})")
+    if tuple(t.shape[1:]) != tuple(shape):
+        what = f"(N, 1, n_samples={shape[-1]})" if len(shape) == 2 else f"(N, {', '.join(map(str, shape))})"
+        raise ValueError(f"clips must have shape {what}, the generator's output; got {tuple(t.shape)}")
     if not bool(torch.isfinite(t).all()):
         raise ValueError("clips hold NaN or infinite samples; clean the data")
     return t.float()
@@ -63,6 +64,10 @@ def train_wgan_gp(
     gp_weight: float = 10.0,
     lr: float = 1e-4,
     betas: tuple[float, float] = (0.5, 0.9),
+    critic_lr: float | None = None,
+    gp_every: int = 1,
+    ema_generator: nn.Module | None = None,
+    ema_decay: float = 0.999,
     seed: int = 0,
     state_path: str | Path | None = None,
     save_every: int = 100,
@@ -77,13 +82,25 @@ def train_wgan_gp(
             ``latent_dim``, ``n_samples`` and ``sample_rate_hz`` (a
             :class:`~audiomap_lib.gan.models.WaveGANGenerator`).
         critic: maps clips ``(B, 1, n_samples)`` to scores ``(B,)``.
-        clips: the real training clips ``(N, 1, n_samples)``, in memory.
+        clips: the real training clips ``(N, 1, n_samples)``, in memory (for a generator with an
+            ``output_shape``, such as SpecGAN's, ``(N, *output_shape)``: its images of them).
         steps: the step to train up to (counting the steps of a resumed state).
         sample_rate_hz: the clips' rate in Hz; when given it must be the generator's.
         batch_size: clips per batch (64 in the paper).
         n_critic: critic updates per generator update (5).
         gp_weight: the penalty's ``lambda`` (10).
         lr, betas: Adam's settings for both models (1e-4 and (0.5, 0.9)).
+        critic_lr: the critic's own learning rate (``None``: ``lr``); a faster critic with fewer
+            critic steps is the two time-scale update rule (TTUR, Heusel et al. 2017).
+        gp_every: compute the penalty on every ``gp_every``-th critic update only, weighted by
+            ``gp_every`` ("lazy" regularisation, Karras et al. 2020): the double backward it
+            needs is the costliest part of a critic step. 1: the paper's, every update.
+        ema_generator: a copy of ``generator`` (``copy.deepcopy``) whose weights follow the
+            generator's as an exponential moving average, ``ema = decay * ema + (1 - decay) * w``,
+            after each generator update; saved and resumed with the rest. ``None``: no average.
+        ema_decay: the average's decay per step; at step ``t`` the decay used is
+            ``min(ema_decay, (1 + t) / (10 + t))``, so the random initial weights do not linger in
+            the average of a short run.
         seed: seeds the data and noise generators of a new run.
         state_path: where to save the training state every ``save_every`` steps and at the end;
             if the file exists the run resumes from it.
@@ -101,6 +118,14 @@ def train_wgan_gp(
     save_every = check_positive_int(save_every, "save_every")
     gp_weight = check_real(gp_weight, "gp_weight", 0.0)
     lr = check_real(lr, "lr", 0.0, low_open=True)
+    critic_lr = lr if critic_lr is None else check_real(critic_lr, "critic_lr", 0.0, low_open=True)
+    gp_every = check_positive_int(gp_every, "gp_every")
+    ema_decay = check_real(ema_decay, "ema_decay", 0.0, 1.0, high_open=True)
+    if ema_generator is not None:
+        if ema_generator is generator or type(ema_generator) is not type(generator):
+            raise ValueError("ema_generator must be a separate copy of the generator (copy.deepcopy(generator))")
+        if [p.shape for p in ema_generator.parameters()] != [p.shape for p in generator.parameters()]:
+            raise ValueError("ema_generator must have the generator's parameter shapes (copy.deepcopy(generator))")
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2); got {betas!r}")
     betas = (check_real(betas[0], "betas[0]", 0.0, 1.0, high_open=True), check_real(betas[1], "betas[1]", 0.0, 1.0, high_open=True))
@@ -112,15 +137,20 @@ def train_wgan_gp(
         raise ValueError(f"the clips are at {sample_rate_hz} Hz but the generator makes {model_sr} Hz: "
                          f"resample the clips (audiomap_lib.io.resample) or build the generator for their rate")
     latent_dim, n_samples = int(cast(int, generator.latent_dim)), int(cast(int, generator.n_samples))
-    real_clips = _check_clips(clips, n_samples)
+    out_shape = tuple(cast(tuple, getattr(generator, "output_shape", (1, n_samples))))
+    real_clips = _check_clips(clips, out_shape)
     if batch_size > len(real_clips):
         raise ValueError(f"batch_size={batch_size} is more than the {len(real_clips)} clips")
     device = resolve_device(device)
     generator.to(device).train()
     critic.to(device).train()
-    models = nn.ModuleDict({"generator": generator, "critic": critic})
+    parts: dict[str, nn.Module] = {"generator": generator, "critic": critic}
+    if ema_generator is not None:
+        ema_generator.to(device).eval().requires_grad_(False)
+        parts["ema_generator"] = ema_generator
+    models = nn.ModuleDict(parts)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
-    opt_d = torch.optim.Adam(critic.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(critic.parameters(), lr=critic_lr, betas=betas)
     data_gen = torch.Generator().manual_seed(int(seed))
     noise_gen = torch.Generator().manual_seed(int(seed) + 1)
     generators = {"data": data_gen, "noise": noise_gen}
@@ -136,19 +166,25 @@ def train_wgan_gp(
         if path is not None:
             save_training_state(path, models, opt_g, step=step, epoch=0, history=history, generators=generators,
                                 critic_optimizer=opt_d.state_dict(), batch_size=batch_size, n_critic=n_critic,
-                                gp_weight=gp_weight, seed=int(seed))
+                                gp_weight=gp_weight, seed=int(seed), critic_lr=critic_lr, gp_every=gp_every,
+                                ema_decay=ema_decay if ema_generator is not None else None)
 
+    last_penalty = float("nan")  # the latest penalty computed, at weight gp_weight
     bar = make_progress_bar(max(0, steps - done), "WGAN-GP", is_progress_enabled(progress), unit="step")
     try:
         for step in range(done + 1, steps + 1):
             start = time.perf_counter()
-            for _ in range(n_critic):
+            for k in range(n_critic):
                 idx = torch.randint(0, len(real_clips), (batch_size,), generator=data_gen)
                 real = real_clips[idx].to(device)
                 with torch.no_grad():
                     fake = generator(make_latents(batch_size, latent_dim, noise_gen, device))
                 real_scores, fake_scores = critic(real), critic(fake)
-                penalty = compute_gradient_penalty(critic, real, fake, gp_weight, noise_gen)
+                if ((step - 1) * n_critic + k) % gp_every == 0:
+                    penalty = compute_gradient_penalty(critic, real, fake, gp_weight * gp_every, noise_gen)
+                    last_penalty = float(penalty.detach()) / gp_every
+                else:
+                    penalty = torch.zeros((), device=device)
                 loss_d = compute_critic_loss(real_scores, fake_scores, penalty)
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
@@ -159,13 +195,20 @@ def train_wgan_gp(
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
+            if ema_generator is not None:
+                decay = min(ema_decay, (1.0 + step) / (10.0 + step))  # warm-up: early steps are not averaged in
+                with torch.no_grad():
+                    for p_ema, p_now in zip(ema_generator.parameters(), generator.parameters()):
+                        p_ema.lerp_(p_now, 1.0 - decay)
+                    for b_ema, b_now in zip(ema_generator.buffers(), generator.buffers()):
+                        b_ema.copy_(b_now)
             for p in critic.parameters():
                 p.requires_grad_(True)
             if not torch.isfinite(loss_d.detach()) or not torch.isfinite(loss_g.detach()):
                 raise ValueError(f"the losses became non-finite at step {step} (critic {float(loss_d.detach())}, "
                                  f"generator {float(loss_g.detach())}); lower lr or check the clips")
             history.log(wasserstein=float(compute_wasserstein_estimate(real_scores.detach(), fake_scores.detach())),
-                        gradient_penalty=float(penalty.detach()), critic_loss=float(loss_d.detach()),
+                        gradient_penalty=last_penalty, critic_loss=float(loss_d.detach()),
                         generator_loss=float(loss_g.detach()), seconds=time.perf_counter() - start)
             if bar is not None:
                 bar.update(1)
