@@ -351,9 +351,8 @@ def test_spectral_features_ignore_loudness_and_scores_of_a_set_against_itself() 
     assert s["histogram_generated"] == s["histogram_real"] and sum(s["histogram_generated"].values()) == 40
 
 
-def test_the_score_command_scores_a_run_beside_the_real_clips(tmp_path, monkeypatch) -> None:
-    import json
-
+def _fake_scoring(monkeypatch):
+    """The long-run command on the fake clips, scored by a small untrained classifier; returns the command's module."""
     from audiomap_lib.cnn import LogMelCNN1d
     from audiomap_lib.gan import __main__ as cli
     from audiomap_lib.gan import scores
@@ -362,6 +361,13 @@ def test_the_score_command_scores_a_run_beside_the_real_clips(tmp_path, monkeypa
     classifier = LogMelCNN1d(n_classes=2, channels=4, blocks=2, input_sr=8000).eval()  # 1024 samples are enough
     classifier.labels = ("kick", "snare")
     monkeypatch.setattr(scores, "get_drum_classifier", lambda n, rate: (classifier, {"test_accuracy": 0.5}))
+    return cli
+
+
+def test_the_score_command_scores_a_run_beside_the_real_clips(tmp_path, monkeypatch) -> None:
+    import json
+
+    cli = _fake_scoring(monkeypatch)
     state = tmp_path / "g.pt"
     assert cli.main(["train", "--corpus", "drums", "--d", "2", "--n-samples", "1024", "--batch-size", "4",
                      "--n-critic", "1", "--ema", "0.9", "--steps", "2", "--state", str(state)]) == 0
@@ -449,14 +455,7 @@ def test_specgan_models_shapes_and_the_penalty_on_images() -> None:
 def test_specgan_trains_and_is_scored_through_griffin_lim(tmp_path, monkeypatch) -> None:
     import json
 
-    from audiomap_lib.cnn import LogMelCNN1d
-    from audiomap_lib.gan import __main__ as cli
-    from audiomap_lib.gan import scores
-
-    monkeypatch.setattr(cli, "get_datasets", lambda corpus: {"train": _FakeClips(), "test": _FakeClips()})
-    classifier = LogMelCNN1d(n_classes=2, channels=4, blocks=2, input_sr=8000).eval()  # 1024 samples are enough
-    classifier.labels = ("kick", "snare")
-    monkeypatch.setattr(scores, "get_drum_classifier", lambda n, rate: (classifier, {"test_accuracy": 0.5}))
+    cli = _fake_scoring(monkeypatch)
     state = tmp_path / "s.pt"
     assert cli.main(["train", "--model", "specgan", "--corpus", "drums", "--d", "2", "--size", "32", "--n-samples", "1024",
                      "--batch-size", "4", "--n-critic", "1", "--steps", "2", "--state", str(state)]) == 0
