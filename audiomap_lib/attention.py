@@ -12,6 +12,8 @@ boolean tensor that is ``True`` where a key may be attended to (a real frame) an
 * :func:`additive_attention` -- the seed's equations:
   ``e_j = v^T tanh(W_1 s + W_2 h_j)``, ``alpha = softmax(e)``, ``c = sum_j alpha_j h_j``;
 * :func:`scaled_dot_product_attention` -- ``softmax(Q K^T / sqrt(d)) V``;
+* :func:`compute_sinusoidal_positions` -- the Transformer's positional encoding, which gives
+  attention the order of its inputs back;
 * :class:`AdditiveAttention` and :class:`AttentionPooling` -- the same as ``nn.Module``\\ s,
   the latter pooling a sequence of states into one vector for classification.
 """
@@ -31,6 +33,7 @@ __all__ = [
     "compute_masked_mean",
     "additive_attention",
     "scaled_dot_product_attention",
+    "compute_sinusoidal_positions",
     "AdditiveAttention",
     "AttentionPooling",
 ]
@@ -210,6 +213,39 @@ def scaled_dot_product_attention(
     scores = query @ key.transpose(-2, -1) / math.sqrt(query.shape[-1])
     weights = masked_softmax(scores, mask, dim=-1)
     return weights @ value, weights
+
+
+def compute_sinusoidal_positions(n_positions: int, d_model: int, base: float = 10000.0,
+                                 dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Sinusoidal positional encoding of Vaswani et al. (2017) (Chapter 5).
+
+    ``PE[t, 2i] = sin(t / base^(2i/d))`` and ``PE[t, 2i+1] = cos(t / base^(2i/d))``: each pair of
+    columns is a point turning on a circle at its own angular speed ``base^(-2i/d)`` radians per
+    step, so moving ``k`` steps is the same rotation for every ``t``.
+
+    Args:
+        n_positions: number of positions ``T`` (steps 0 .. T-1).
+        d_model: size of each encoding (even, >= 2).
+        base: the longest wavelength is ``2 pi base`` steps.
+        dtype: a floating dtype.
+
+    Returns:
+        ``(n_positions, d_model)``, values in [-1, 1]; added to the frames ``(..., T, d_model)``.
+    """
+    n_positions = check_non_negative_int(n_positions, "n_positions")
+    d_model = check_non_negative_int(d_model, "d_model")
+    if d_model < 2 or d_model % 2:
+        raise ValueError(f"d_model must be an even integer >= 2 (sine and cosine pairs); got {d_model}")
+    if isinstance(base, bool) or not isinstance(base, (int, float, np.integer, np.floating)) or not math.isfinite(base) or base <= 1:
+        raise ValueError(f"base must be a finite number > 1; got {base!r}")
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating torch dtype; got {dtype!r}")
+    t = torch.arange(n_positions, dtype=torch.float64).unsqueeze(1)
+    speed = float(base) ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)  # radians per step
+    pe = torch.empty(n_positions, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(t * speed)
+    pe[:, 1::2] = torch.cos(t * speed)
+    return pe.to(dtype)
 
 
 class AdditiveAttention(nn.Module):

@@ -121,3 +121,28 @@ def test_compute_masked_mean_ignores_padding() -> None:
         att.compute_masked_mean(x, lengths, dim=0)
     with pytest.raises(ValueError, match="lengths must"):
         att.compute_masked_mean(x, torch.tensor([7, 1, 1]))
+
+
+def test_sinusoidal_positions_follow_the_formula_and_shift_by_rotation():
+    from audiomap_lib.attention import compute_sinusoidal_positions
+    from audiomap_lib.exercises.attention import solution_positional_shift
+
+    pe = compute_sinusoidal_positions(50, 12, dtype=torch.float64)
+    t, i = np.arange(50)[:, None], np.arange(12)[None, :]
+    angle = t / 10000.0 ** (2 * (i // 2) / 12)
+    np.testing.assert_allclose(pe.numpy(), np.where(i % 2 == 0, np.sin(angle), np.cos(angle)), atol=1e-12)
+    assert compute_sinusoidal_positions(50, 12).dtype == torch.float32
+    m = solution_positional_shift(7, 12)  # moving 7 steps is one matrix for every t
+    torch.testing.assert_close(pe[:43] @ m.T, pe[7:], atol=1e-10, rtol=0)
+    assert compute_sinusoidal_positions(0, 4).shape == (0, 4)
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(n_positions=5, d_model=3), "even"), (dict(n_positions=5, d_model=0), "even"),
+                                           (dict(n_positions=-1, d_model=4), "n_positions"),
+                                           (dict(n_positions=5, d_model=4, base=1.0), "base"),
+                                           (dict(n_positions=5, d_model=4, dtype=torch.int64), "dtype")])
+def test_sinusoidal_positions_refuse_bad_arguments(kwargs, match):
+    from audiomap_lib.attention import compute_sinusoidal_positions
+
+    with pytest.raises(ValueError, match=match):
+        compute_sinusoidal_positions(**kwargs)

@@ -175,3 +175,30 @@ def test_transposed_confusion_matrix_fails_on_the_asymmetric_case() -> None:
 def test_center_frequency_in_bins_not_hz() -> None:
     result = ex.grade_center_frequency(lambda k, sr, n_fft=512: float(torch.fft.rfft(k, n=n_fft).abs().argmax()))
     assert not result.passed and "Hz" in result.message and "k * sr / n_fft" in str(result)
+
+
+def test_new_derivation_exercises_catch_the_usual_mistakes() -> None:
+    import math
+
+    import torch
+
+    from audiomap_lib.exercises import (
+        grade_attention_entropy,
+        grade_half_life_steps,
+        grade_positional_shift,
+        grade_textbook_update_gate,
+        solution_positional_shift,
+        solution_textbook_update_gate,
+    )
+
+    # PyTorch's gate without the sign flip is z, not 1 - z
+    unflipped = grade_textbook_update_gate(lambda *w: tuple(-t for t in solution_textbook_update_gate(*w)))
+    assert not unflipped and "1 - z" in unflipped.message
+    # rounding down gives a state still above one half
+    assert not grade_half_life_steps(lambda z: math.floor(math.log(0.5) / math.log(z)))
+    # the inverse rotation (the transpose) moves backwards in time
+    wrong_way = grade_positional_shift(lambda k, d: solution_positional_shift(k, d).T.contiguous())
+    assert not wrong_way and "PE[t + k]" in wrong_way.message
+    # 0 * log 0 computed naively gives NaN on padding
+    naive = grade_attention_entropy(lambda w, m: torch.exp(-(w * w.log()).sum(-1)))
+    assert not naive

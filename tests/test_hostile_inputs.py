@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audiomap_lib import attention, augment, conv, digital, gan, io, rnn, signals, spectral
-from audiomap_lib.training import metrics
+from audiomap_lib.training import metrics, seeds
 
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -489,6 +489,33 @@ ENTRIES.update({
                                                  "n_classes": int_arg([3, 4], low=3)}, lambda out, kw: None),
 })
 
+ENTRIES["attention.compute_sinusoidal_positions"] = Entry(
+    attention.compute_sinusoidal_positions, {"n_positions": 10, "d_model": 8},
+    {"n_positions": int_arg([10, 1], low=0), "d_model": int_arg([8, 2, 16], low=2),
+     "base": float_arg([10000.0, 100.0], 1.0, None, low_open=True)}, _tensor_result)
+CORRECT = torch.tensor([True, False, True, True, False, True])
+
+
+def _interval(out: Any, kw: dict[str, Any]) -> None:
+    low, high = out
+    assert 0.0 <= low <= high <= 1.0, out
+
+
+ENTRIES.update({
+    # comparisons over seeds (Chapters 4-7)
+    "seeds.compute_bootstrap_interval": Entry(seeds.compute_bootstrap_interval, {"correct": CORRECT, "n_resamples": 200},
+                                              {"correct": tensor_arg(CORRECT, kind="bool"),
+                                               "n_resamples": int_arg([200, 500], low=100),
+                                               "level": float_arg([0.95, 0.5], 0.0, 1.0, low_open=True, high_open=True)},
+                                              _interval),
+    "seeds.compute_spread": Entry(seeds.compute_spread, {"values": [0.5, 0.7]},
+                                  {"values": Arg(st.sampled_from([[0.5, 0.7], (0.1,), [], [float("nan")], ["a"], [True], None, 3,
+                                                                  [torch.ones(2)], [np.float64(0.2), 1]]),
+                                                 lambda v: True if isinstance(v, (list, tuple)) and v and all(
+                                                     _is_real_number(x) and math.isfinite(float(x)) for x in v) else False)},
+                                  lambda out, kw: None),
+})
+
 PROBS = torch.softmax(torch.randn(6, 4, generator=g), dim=1)
 EMB_A, EMB_B = torch.randn(12, 3, generator=g), torch.randn(10, 3, generator=g) + 1
 WT1 = torch.randn(3, 2, 5, generator=g)
@@ -571,8 +598,10 @@ def test_every_entry_point_of_these_modules_is_covered() -> None:
         # take a classifier or train one, or read and write run files; tests/test_gan.py and Chapter 7
         "gan.compute_gan_scores", "gan.get_drum_classifier", "gan.load_generator", "gan.save_generator",
         "gan.generate_clips",
+        # take Spreads or a training function; tests/test_seeds.py
+        "seeds.is_always_above", "seeds.spreads_overlap", "seeds.run_over_seeds",
     }
-    public = {f"{m.__name__.split('.')[-1]}.{n}" for m in (io, signals, digital, spectral, conv, rnn, attention, augment, metrics, gan)
+    public = {f"{m.__name__.split('.')[-1]}.{n}" for m in (io, signals, digital, spectral, conv, rnn, attention, augment, metrics, seeds, gan)
               for n in m.__all__
               if callable(getattr(m, n)) and not isinstance(getattr(m, n), type) and n[0].islower()}
     assert public - covered - skipped == set()

@@ -109,6 +109,9 @@ CASES: dict[str, list[tuple[tuple, dict]]] = {
         ((torch.randn(2, 9, 5, generator=_g(75)), torch.randn(2, 4, generator=_g(76)), torch.randn(12, 5, generator=_g(77)),
           torch.randn(12, 4, generator=_g(78))), {}),
     ],
+    "audiomap_lib.attention.compute_sinusoidal_positions": [
+        ((60, 16), {}), ((5, 2), {"dtype": torch.float64}), ((7, 8), {"base": 100.0}),
+    ],
     "audiomap_lib.attention.make_length_mask": [
         ((torch.tensor([3, 1, 5]),), {}), ((torch.tensor([2, 4]), 6), {}),
     ],

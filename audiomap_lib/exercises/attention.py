@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .core import Case, ExerciseResult, _rand, register, run_cases
+from .core import Case, ExerciseResult, _rand, compare_values, register, run_cases
 
 __all__ = [
     "grade_masked_softmax",
@@ -15,11 +15,15 @@ __all__ = [
     "grade_additive_scores",
     "grade_masked_mean",
     "grade_causal_mask",
+    "grade_positional_shift",
+    "grade_attention_entropy",
     "solution_masked_softmax",
     "solution_dot_product_attention",
     "solution_additive_scores",
     "solution_masked_mean",
     "solution_causal_mask",
+    "solution_positional_shift",
+    "solution_attention_entropy",
 ]
 
 
@@ -166,3 +170,79 @@ def grade_causal_mask(fn: Callable[[int], torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(length)`` -> ``(length, length)`` boolean lower-triangular mask."""
     return run_cases("causal_mask", fn, _causal_cases(), compare=_compare_bool,
                      hint="row i is the query at step i; it may look at keys 0..i (the diagonal included).")
+
+
+# ---- Exercise "positional_shift": a derivation -- moving k steps is one rotation for every t
+
+
+def solution_positional_shift(k: int, d_model: int, base: float = 10000.0) -> torch.Tensor:
+    """(d, d) matrix M with PE[t + k] = M @ PE[t] for every t: a 2x2 rotation by k * speed_i per pair
+    (sin(a + b) = sin a cos b + cos a sin b, cos(a + b) = cos a cos b - sin a sin b)."""
+    speed = base ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    m = torch.zeros(d_model, d_model, dtype=torch.float64)
+    c, s = torch.cos(k * speed), torch.sin(k * speed)
+    i = torch.arange(0, d_model, 2)
+    m[i, i], m[i, i + 1] = c, s
+    m[i + 1, i], m[i + 1, i + 1] = -s, c
+    return m
+
+
+def _shift_cases() -> list[Case]:
+    return [Case(f"k = {k}, d = {d}", (k, d), expected=(k, solution_positional_shift(k, d))) for k, d in [(1, 2), (3, 8), (25, 16), (0, 4)]]
+
+
+def _compare_shift(expected: tuple[int, torch.Tensor], got: object) -> str | None:
+    """The defining property on the library's encoding first, then the matrix."""
+    from ..attention import compute_sinusoidal_positions
+
+    k, expected_m = expected
+    if not isinstance(got, torch.Tensor) or got.shape != expected_m.shape:
+        shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+        return f"expected a tensor of shape {tuple(expected_m.shape)}, got {shape}"
+    d = expected_m.shape[0]
+    pe = compute_sinusoidal_positions(60 + k, d, dtype=torch.float64)
+    moved = pe[:60] @ got.double().T
+    gap = float((moved - pe[k:k + 60]).abs().max())
+    if gap > 1e-8:
+        return f"M @ PE[t] differs from PE[t + k] by up to {gap:.3g} (t = 0 .. 59)"
+    return compare_values(expected_m, got, atol=1e-8, rtol=0.0)
+
+
+@register("positional_shift", 5, solution_positional_shift, "derive the rotation that moves a positional encoding")
+def grade_positional_shift(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(k, d_model)`` -> ``(d_model, d_model)``: ``M @ PE[t]`` must equal ``PE[t + k]``
+    (``attention.compute_sinusoidal_positions``) for every t."""
+    return run_cases("positional_shift", fn, _shift_cases(), compare=_compare_shift,
+                     hint="columns 2i and 2i+1 are sin and cos of t * speed_i; use the angle-sum formulas "
+                          "with b = k * speed_i: each pair gets its own 2x2 block.")
+
+
+# ---- Exercise "attention_entropy": a measurement -- how many frames does the model read?
+
+
+def solution_attention_entropy(weights: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """exp(entropy) of each row of attention weights (B, T) over its real frames -> (B,): from 1
+    (all weight on one frame) to the number of real frames (uniform). 0 * log 0 counts as 0."""
+    w = weights.double().masked_fill(~mask, 0.0)
+    plogp = torch.where(w > 0, w * torch.log(w.clamp_min(1e-300)), torch.zeros_like(w))
+    return torch.exp(-plogp.sum(-1))
+
+
+def _entropy_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(9)
+    m = _mask([6, 3], 6)
+    w = F.softmax(torch.randn(2, 6, generator=g, dtype=torch.float64).masked_fill(~m, float("-inf")), dim=-1)
+    one_hot = torch.zeros(2, 5, dtype=torch.float64)
+    one_hot[:, 2] = 1.0
+    return [
+        Case("uniform over real frames", (torch.tensor([[0.25] * 4 + [0.0] * 2]), _mask([4], 6)), expected=torch.tensor([4.0])),
+        Case("all weight on one frame", (one_hot, torch.ones(2, 5, dtype=torch.bool)), expected=torch.ones(2)),
+        Case("a padded batch", (w, m), expected=torch.exp(-torch.stack([(w[b, :n] * w[b, :n].log()).sum() for b, n in ((0, 6), (1, 3))]))),
+    ]
+
+
+@register("attention_entropy", 5, solution_attention_entropy, "measure how many frames attention reads")
+def grade_attention_entropy(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(weights (B, T), mask (B, T))`` -> ``(B,)``, the effective number of frames."""
+    return run_cases("attention_entropy", fn, _entropy_cases(),
+                     hint="entropy H = -sum w log w over real frames, with 0 log 0 = 0 (no NaN from padding); return exp(H).")

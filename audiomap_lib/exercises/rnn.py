@@ -1,6 +1,7 @@
 """Chapter 4 (Gated recurrent units): exercises with automatic checks and worked solutions."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -13,11 +14,15 @@ __all__ = [
     "grade_gru_cell",
     "grade_gru_parameter_count",
     "grade_last_real_state",
+    "grade_textbook_update_gate",
+    "grade_half_life_steps",
     "solution_rnn_step",
     "solution_gru_update",
     "solution_gru_cell",
     "solution_gru_parameter_count",
     "solution_last_real_state",
+    "solution_textbook_update_gate",
+    "solution_half_life_steps",
 ]
 
 
@@ -166,3 +171,81 @@ def grade_last_real_state(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(states (B, T, H), lengths (B,))`` -> ``(B, H)``."""
     return run_cases("last_real_state", fn, _last_cases(),
                      hint="states[:, -1] reads padding for short clips; index each row at lengths - 1.")
+
+
+# ---- Exercise "textbook_update_gate": a derivation, checked on random GRUs
+
+
+def solution_textbook_update_gate(w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor,
+                                  b_hh: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weights ``(w_z (H, H + I), b_z (H,))`` of the textbook update gate, which reads ``[h, x]`` and
+    must equal ``1 - z`` of PyTorch's GRU: ``sigmoid(-a) = 1 - sigmoid(a)``, so negate PyTorch's."""
+    _, i_z, _ = w_ih.chunk(3, dim=0)
+    _, h_z, _ = w_hh.chunk(3, dim=0)
+    return -torch.cat([h_z, i_z], dim=1), -(b_ih.chunk(3)[1] + b_hh.chunk(3)[1])
+
+
+def _textbook_gate_cases() -> list[Case]:
+    from ..rnn import convert_gru_weights_to_textbook
+
+    cases = []
+    for label, i, hsz, seed in [("2 inputs, 3 units", 2, 3, 40), ("40 mel bands, 8 units", 40, 8, 41)]:
+        torch.manual_seed(seed)
+        cell = torch.nn.GRUCell(i, hsz).double()
+        params = tuple(p.detach() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh))
+        ref = convert_gru_weights_to_textbook(*params)
+        cases.append(Case(label, params, expected=(ref["w_z"], ref["b_z"])))
+    return cases
+
+
+def _compare_update_gate(expected: tuple[torch.Tensor, torch.Tensor], got: object) -> str | None:
+    """Check the defining property on random inputs, then the weights themselves."""
+    if not (isinstance(got, tuple) and len(got) == 2 and all(isinstance(t, torch.Tensor) for t in got)):
+        return "expected a tuple (w_z, b_z) of two tensors"
+    w_z, b_z = got
+    if w_z.shape != expected[0].shape or b_z.shape != expected[1].shape:
+        return (f"wrong shapes: expected w_z {tuple(expected[0].shape)} (it reads [h, x]) and b_z "
+                f"{tuple(expected[1].shape)}, got {tuple(w_z.shape)} and {tuple(b_z.shape)}")
+    hx = _rand(5, w_z.shape[1], seed=42)
+    want = torch.sigmoid(hx @ expected[0].T + expected[1])  # = 1 - z of PyTorch
+    have = torch.sigmoid(hx @ w_z.double().T + b_z.double())
+    if not torch.allclose(have, want, atol=1e-8):
+        return (f"sigmoid(w_z [h, x] + b_z) is not 1 - z of PyTorch's gate (largest gap "
+                f"{float((have - want).abs().max()):.3g}); check the sign and the order [h, x]")
+    return None
+
+
+@register("textbook_update_gate", 4, solution_textbook_update_gate, "derive the textbook update gate from PyTorch's")
+def grade_textbook_update_gate(fn: Callable[..., tuple[torch.Tensor, torch.Tensor]]) -> ExerciseResult:
+    """Grade ``fn(w_ih, w_hh, b_ih, b_hh)`` -> ``(w_z (H, H + I), b_z (H,))``: on random inputs
+    ``sigmoid(w_z @ [h, x] + b_z)`` must equal ``1 - z`` of ``torch.nn.GRUCell``."""
+    return run_cases("textbook_update_gate", fn, _textbook_gate_cases(), compare=_compare_update_gate,
+                     hint="PyTorch stacks its gates as (r, z, n); the update gate's rows are the middle third. "
+                          "1 - sigmoid(a) = sigmoid(-a).")
+
+
+# ---- Exercise "half_life_steps": how long a GRU keeps its state, derived and simulated
+
+
+def solution_half_life_steps(z: float) -> int:
+    """Smallest t with z**t <= 1/2: a state updated by h <- z h + (1 - z) * 0 halves after t steps."""
+    return math.ceil(math.log(0.5) / math.log(z) - 1e-9)
+
+
+def _half_life_cases() -> list[Case]:
+    cases = []
+    for z in (0.5, 0.9, 0.99, 0.999, 0.25):
+        h, t = torch.ones(1, dtype=torch.float64), 0
+        while float(h) > 0.5:  # simulate PyTorch's update with a zero candidate
+            h = solution_gru_update(torch.full_like(h, z), torch.zeros_like(h), h)
+            t += 1
+        cases.append(Case(f"z = {z}", (z,), expected=t))
+    return cases
+
+
+@register("half_life_steps", 4, solution_half_life_steps, "derive how long a gate keeps the state")
+def grade_half_life_steps(fn: Callable[[float], int]) -> ExerciseResult:
+    """Grade ``fn(z)`` -> ``int`` against a simulation of ``h <- (1 - z) * 0 + z * h`` from ``h = 1``."""
+    return run_cases("half_life_steps", fn, _half_life_cases(),
+                     hint="after t steps the state is z**t; solve z**t <= 1/2 for the smallest whole t "
+                          "(logarithms, and round up).")

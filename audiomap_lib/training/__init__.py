@@ -8,6 +8,8 @@ module                               what it holds                              
                                      states that resume exactly, the sample-rate check
 ``training.metrics``                 accuracy, confusion matrix, per-class / per-group   4-6
 ``training.classifier``              :func:`fit` and :func:`predict` for classifiers     4-6
+``training.seeds``                   :class:`Spread` of a measurement over seeds, what   4-7
+                                     it allows one to claim, a bootstrap interval
 ``training.wgan``                    :func:`~audiomap_lib.training.wgan.train_wgan_gp`,  7
                                      WaveGAN's trainer: critic and generator steps, the
                                      gradient penalty, exact resume
@@ -49,18 +51,30 @@ from .metrics import (
     compute_group_accuracy,
     compute_per_class_accuracy,
 )
+from .seeds import (
+    Spread,
+    compute_bootstrap_interval,
+    compute_spread,
+    is_always_above,
+    run_over_seeds,
+    spreads_overlap,
+)
 
 __all__ = [
     "SCHEDULES",
     "History",
+    "Spread",
     "Stopwatch",
     "check_sample_rates",
     "compute_accuracy",
+    "compute_bootstrap_interval",
     "compute_confusion_matrix",
     "compute_group_accuracy",
     "compute_per_class_accuracy",
+    "compute_spread",
     "count_parameters",
     "fit",
+    "is_always_above",
     "get_rng_states",
     "is_progress_enabled",
     "load_checkpoint",
@@ -68,7 +82,9 @@ __all__ = [
     "make_progress_bar",
     "predict",
     "resolve_device",
+    "run_over_seeds",
     "save_checkpoint",
     "save_training_state",
     "set_rng_states",
+    "spreads_overlap",
 ]
