@@ -117,6 +117,13 @@ def install_python_packages() -> None:
     stamp.write_text(digest)
 
 
+def pyproject_stamp() -> str:
+    """The lock's record of the pyproject.toml it was made from: a test fails when they differ."""
+    import hashlib
+
+    return f"# from pyproject.toml with sha256 {hashlib.sha256((ROOT / 'pyproject.toml').read_bytes()).hexdigest()}"
+
+
 def write_lock() -> None:
     """Regenerate requirements.lock from pyproject.toml with uv (installed into the venv if missing)."""
     uv = BIN / ("uv.exe" if os.name == "nt" else "uv")
@@ -125,7 +132,7 @@ def write_lock() -> None:
     tmp = LOCK.with_suffix(".lock.part")
     run([uv, "pip", "compile", "pyproject.toml", "--all-extras", "--universal", "--python-version", "3.10",
          "--no-header", "--quiet", "-o", tmp])
-    tmp.write_text(LOCK_HEADER + tmp.read_text())
+    tmp.write_text(LOCK_HEADER + pyproject_stamp() + "\n" + tmp.read_text())
     tmp.replace(LOCK)
     log(f"wrote {LOCK.name}: commit it with the pyproject.toml change")
 
