@@ -19,6 +19,7 @@ __all__ = [
     "make_chirp",
     "make_harmonic_tone",
     "make_noise",
+    "make_rain",
     "make_adsr_envelope",
     "make_fade",
 ]
@@ -202,6 +203,50 @@ def make_noise(duration_s: float, sr: int, color: str = "white", rms: float = 0.
     out = out - out.mean()
     out = out * (rms / out.pow(2).mean().sqrt())
     return out.to(torch.float32)
+
+
+def make_rain(duration_s: float, sr: int, drops_per_s: float = 150.0, peak: float = 0.9,
+              seed: int | None = None) -> torch.Tensor:
+    """A rain-like texture: many short, decaying drops over a soft noise bed (Chapters 1 and 8).
+
+    Each drop is a sine at a frequency drawn log-uniformly between 1.5 and 6 kHz (at most
+    0.45 ``sr``), with an exponential decay of 2 to 8 ms and a level drawn log-uniformly over
+    26 dB; drop times are uniform (a Poisson process). Under them lies pink noise. Sound
+    textures like this one are what McDermott & Simoncelli's statistics describe well: the same
+    statistics everywhere, no events that matter one by one.
+
+    Args:
+        drops_per_s: mean number of drops per second.
+        peak: the peak level of the result.
+        seed: seed for a private generator (``None``: the global one).
+
+    Returns:
+        ``float32`` tensor of shape ``(samples,)``, peak ``peak``.
+    """
+    t = make_time(duration_s, sr)
+    sr = int(sr)
+    n = t.shape[0]
+    rate = check_real(drops_per_s, "drops_per_s", 0.0, low_open=True)
+    peak = check_real(peak, "peak", 0.0, low_open=True)
+    if seed is not None:
+        seed = check_non_negative_int(seed, "seed")
+    if n < 2:
+        raise ValueError(f"duration_s={duration_s} s at sr={sr} Hz gives {n} sample; rain needs at least 2")
+    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    n_drops = max(1, round(rate * n / sr))
+    length = min(n, round(0.05 * sr))  # 50 ms: more than 6 time constants of the slowest drop
+    starts = torch.randint(0, n - length + 1, (n_drops,), generator=gen)
+    f_hi = min(6000.0, 0.45 * sr)
+    freqs = torch.exp(torch.empty(n_drops, dtype=torch.float64).uniform_(math.log(min(1500.0, f_hi / 2)), math.log(f_hi), generator=gen))
+    taus = torch.empty(n_drops, dtype=torch.float64).uniform_(0.002, 0.008, generator=gen)
+    levels = torch.exp(torch.empty(n_drops, dtype=torch.float64).uniform_(math.log(0.05), 0.0, generator=gen))
+    tt = torch.arange(length, dtype=torch.float64) / sr
+    drops = levels[:, None] * torch.sin(2 * math.pi * freqs[:, None] * tt) * torch.exp(-tt / taus[:, None])
+    out = torch.zeros(n, dtype=torch.float64)
+    out.index_add_(0, (starts[:, None] + torch.arange(length)).flatten(), drops.flatten())
+    bed = make_noise(duration_s, sr, color="pink", rms=1.0, seed=None if seed is None else seed + 1).double()
+    out = out + 0.1 * bed * out.abs().max()
+    return (out * (peak / out.abs().max())).to(torch.float32)
 
 
 def make_adsr_envelope(

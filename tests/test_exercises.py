@@ -13,7 +13,8 @@ from audiomap_lib import exercises as ex
 from audiomap_lib.conv import make_lowpass_fir
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CHAPTER_NOTEBOOKS = {3: "03_convolution", 4: "04_gru", 5: "05_attention", 6: "06_raw_waveform_cnn", 7: "07_wavegan"}
+CHAPTER_NOTEBOOKS = {3: "03_convolution", 4: "04_gru", 5: "05_attention", 6: "06_raw_waveform_cnn", 7: "07_wavegan",
+                     8: "08_style_transfer"}
 """Which notebook shows each chapter's exercises (and their solutions in dropdowns)."""
 
 
@@ -202,3 +203,43 @@ def test_new_derivation_exercises_catch_the_usual_mistakes() -> None:
     # 0 * log 0 computed naively gives NaN on padding
     naive = grade_attention_entropy(lambda w, m: torch.exp(-(w * w.log()).sum(-1)))
     assert not naive
+
+
+def test_style_exercises_catch_the_usual_mistakes() -> None:
+    import scipy.stats
+    import torchaudio.transforms as T
+
+    from audiomap_lib.exercises import (
+        grade_envelope_kurtosis,
+        grade_gram_matrix,
+        grade_griffin_lim_step,
+        grade_receptive_field_ms,
+        grade_spectral_convergence,
+        grade_style_loss,
+        solution_griffin_lim_step,
+    )
+
+    # a Gram without the average over positions, and the transposed product (positions x positions)
+    assert not grade_gram_matrix(lambda f: f @ f.T)
+    wrong_side = grade_gram_matrix(lambda f: f.T @ f / f.shape[1])
+    assert not wrong_side and "shape" in wrong_side.message
+    # a mean instead of a sum of squares
+    assert not grade_style_loss(lambda f, g: ((f @ f.T / f.shape[1] - g) ** 2).mean())
+    # excess kurtosis (Fisher's, minus 3) is not what the texture statistics use
+    assert not grade_envelope_kurtosis(lambda e: torch.from_numpy(scipy.stats.kurtosis(e.numpy(), axis=1)))
+    # keeping the current waveform's magnitude instead of the target's
+    assert not grade_griffin_lim_step(lambda m, x, n, h: torch.istft(
+        torch.stft(x, n, h, window=torch.hann_window(n, dtype=x.dtype), return_complex=True), n, h,
+        window=torch.hann_window(n, dtype=x.dtype), length=x.shape[-1]) * 0 + x.flip(0))
+    # counting kernel_size hops instead of kernel_size - 1
+    assert not grade_receptive_field_ms(lambda k, n, h, sr: 1000 * (k * h + n) / sr)
+    # a mean over frames of per-frame convergences
+    assert not grade_spectral_convergence(lambda t, e: float(((t - e).norm(dim=0) / t.norm(dim=0)).mean()))
+    # k plain Griffin-Lim steps from zero phase are torchaudio's GriffinLim without momentum
+    x = torch.sin(torch.arange(4000) * 0.05) * torch.linspace(0, 1, 4000) + 0.05 * torch.randn(4000, generator=torch.Generator().manual_seed(0))
+    mag = torch.stft(x, 256, 64, window=torch.hann_window(256), return_complex=True).abs()
+    y = torch.istft(mag.to(torch.complex64), 256, 64, window=torch.hann_window(256), length=4000)
+    for _ in range(8):
+        y = solution_griffin_lim_step(mag, y, 256, 64)
+    ref = T.GriffinLim(n_fft=256, hop_length=64, n_iter=8, power=1.0, momentum=0.0, rand_init=False, length=4000)(mag)
+    torch.testing.assert_close(y, ref, rtol=1e-3, atol=1e-4)

@@ -11,7 +11,7 @@ strings, numpy integers, negative or zero sizes ...). Then either
 * or either outcome is fine (``None`` below), but an error must still be clear.
 
 Entry points: io, signals, digital, spectral (Chapters 1-2), conv (3), rnn (4), attention (5),
-augment and the metrics (4-6), gan (7); the classifiers are in ``tests/test_model_inputs.py``, files and
+augment and the metrics (4-6), gan (7), the MIDI events and melodies of data.instruments and data.midi, and style (8); the classifiers are in ``tests/test_model_inputs.py``, files and
 downloads in ``tests/test_io.py`` and ``tests/test_download_faults.py``.
 
 Settings: ``HYPOTHESIS_PROFILE=ci`` (the default here, 25 examples per argument) or ``deep``.
@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +35,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiomap_lib import attention, augment, conv, digital, gan, io, rnn, signals, spectral
+from audiomap_lib import attention, augment, conv, digital, gan, io, rnn, signals, spectral, style
+from audiomap_lib.data import instruments, midi
+from audiomap_lib.data.midi import SOUNDFONTS, list_soundfonts
 from audiomap_lib.training import metrics, seeds
 
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
@@ -556,6 +560,116 @@ ENTRIES.update({
                                   lambda out, kw: None if out is None or out.is_file() else pytest.fail(repr(out))),
 })
 
+
+
+def midi_arg(good: list[int], low: int, high: int, refused: tuple[int, ...] = ()) -> Arg:
+    """A MIDI number in ``[low, high]`` (pitch, velocity, program, channel); ``refused`` are in range but invalid."""
+    base = int_arg(good, low, high)
+    return Arg(base.values | st.sampled_from([high + 1, *refused]),
+               lambda v: False if _is_int(v) and int(v) in refused else base.accepts(v))
+
+
+def notes_arg(valid: list[Any], element_ok: Callable[[Any], bool], bad: list[Any]) -> Arg:
+    """One value per note (``pitches``, ``durations_s``): a list, tuple or 1-D array as long as ``valid``."""
+    pool = [valid, tuple(valid), np.array(valid), torch.tensor(valid), valid[:1], [], [valid], np.array([valid]),
+            None, "ab", valid[0], *[[b, *valid[1:]] for b in bad]]
+
+    def accepts(v: Any) -> Verdict:
+        if isinstance(v, (np.ndarray, torch.Tensor)):
+            if v.ndim != 1:
+                return False
+            v = v.tolist()
+        return isinstance(v, (list, tuple)) and len(v) == len(valid) and all(element_ok(x) for x in v)
+
+    return Arg(st.sampled_from(pool), accepts)
+
+
+def _events(out: Any, kw: dict[str, Any]) -> None:
+    assert isinstance(out, list) and out, out
+    assert all(isinstance(t, float) and math.isfinite(t) and isinstance(m, bytes) and m[0] >= 0x80 for t, m in out), out
+
+
+def _melody(out: Any, kw: dict[str, Any]) -> None:
+    _finite_tensor(out)
+    seconds = sum(float(d) for d in (kw["durations_s"].tolist() if hasattr(kw["durations_s"], "tolist") else kw["durations_s"]))
+    assert out.dtype == torch.float32 and tuple(out.shape) == (round((seconds + instruments.RELEASE_S) * kw["sample_rate_hz"]),)
+
+
+PITCHES = notes_arg([60, 64], lambda x: _is_int(x) and 0 <= x <= 127, [128, -1, 60.0, True, "60"])
+DURATIONS = notes_arg([0.5, 0.25], lambda x: _is_real_number(x) and math.isfinite(x) and x > 0,
+                      [0.0, -0.5, float("nan"), float("inf"), True, "0.5", None])
+MIDI_ARGS = {"program": midi_arg([40, 0, 127], 0, 127), "velocity": midi_arg([80, 1, 127], 1, 127),
+             "channel": midi_arg([0, 3, 15], 0, 15, refused=(9,))}  # 9: the drum channel
+ENTRIES.update({
+    # Chapter 8: MIDI messages of notes and melodies
+    "instruments.make_note_events": Entry(instruments.make_note_events,
+                                          {"pitch": 69, "velocity": 80, "program": 40, "start_s": 0.5, "duration_s": 1.0},
+                                          {"pitch": midi_arg([69, 0, 127], 0, 127), **MIDI_ARGS,
+                                           "start_s": float_arg([0.5, 0.0], 0.0, None),
+                                           "duration_s": float_arg([1.0, 0.25], 0.0, None, low_open=True)}, _events),
+    "instruments.make_melody_events": Entry(instruments.make_melody_events,
+                                            {"pitches": [60, 64], "durations_s": [0.5, 0.25], "program": 40},
+                                            {"pitches": PITCHES, "durations_s": DURATIONS, **MIDI_ARGS,
+                                             "start_s": float_arg([0.0, 1.5], 0.0, None)}, _events),
+})
+if shutil.which("fluidsynth") is not None and "TimGM6mb" in list_soundfonts():  # the smallest SoundFont: fast to load
+    tim = SOUNDFONTS["TimGM6mb"][0]
+    ENTRIES["instruments.render_melody"] = Entry(
+        instruments.render_melody,
+        {"pitches": [69], "durations_s": [0.1], "program": 0, "soundfont": "TimGM6mb", "sample_rate_hz": 8000},
+        {"pitches": notes_arg([69], lambda x: _is_int(x) and 0 <= x <= 127, [128, 69.0]),
+         "durations_s": notes_arg([0.1], lambda x: _is_real_number(x) and math.isfinite(x) and x > 0, [0.0, float("nan")]),
+         "program": midi_arg([0, 56], 0, 127), "velocity": midi_arg([100, 1], 1, 127),
+         "sample_rate_hz": sr_arg([8000, 22050]),
+         "soundfont": Arg(st.sampled_from(["TimGM6mb", tim, Path(tim), "timgm6mb", "Nonsense", "", None, 3, b"TimGM6mb",
+                                           "/nonexistent/x.sf2", __file__]),
+                          lambda v: v in ("TimGM6mb", tim, Path(tim)))},
+        _melody)
+
+FEATS = torch.randn(4, 9, generator=g)
+GRAM = style.compute_gram(torch.randn(4, 12, generator=g))
+MAG = torch.rand(5, 6, generator=g) + 0.1
+RAIN_ARGS = {"duration_s": float_arg([0.01, 0.5], 0.0, None, low_open=True), "sr": sr_arg([8000, 16000]),
+             "drops_per_s": float_arg([150.0, 20.0], 0.0, None, low_open=True),
+             "peak": float_arg([0.9, 0.5], 0.0, None, low_open=True)}
+W3 = torch.sin(torch.linspace(0, 3000, 3 * 4000)) * 0.5  # 3 s at 4 kHz
+
+
+def _texture(out: Any, kw: dict[str, Any]) -> None:
+    assert set(out) == set(style.TEXTURE_GROUPS) and all(bool(torch.isfinite(v).all()) for v in out.values()), out
+
+
+ENTRIES.update({
+    # Chapter 8: rain, a drum loop, style transfer's pieces
+    "signals.make_rain": Entry(signals.make_rain, {"duration_s": 0.01, "sr": 8000, "seed": 0}, RAIN_ARGS),
+    "midi.make_drum_loop_events": Entry(midi.make_drum_loop_events, {"bars": 1},
+                                        {"bars": int_arg([1, 2]), "bpm": float_arg([120.0, 90.0], 0.0, 1000.0, True, True),
+                                         "kit": int_arg([0, 25], low=0, high=127), "start_s": float_arg([0.0, 1.0], 0.0, None)},
+                                        _events),
+    "style.compute_gram": Entry(style.compute_gram, {"features": FEATS}, {"features": tensor_arg(FEATS)}, _tensor_result),
+    "style.compute_style_loss": Entry(style.compute_style_loss, {"features": FEATS, "target_gram": GRAM},
+                                      {"features": tensor_arg(FEATS), "target_gram": tensor_arg(GRAM)}, _tensor_result),
+    "style.compute_content_loss": Entry(style.compute_content_loss, {"features": FEATS, "target_features": FEATS.flip(1)},
+                                        {"features": tensor_arg(FEATS), "target_features": tensor_arg(FEATS.flip(1))},
+                                        _tensor_result),
+    "style.compute_spectral_convergence": Entry(style.compute_spectral_convergence,
+                                                {"target_magnitude": MAG, "magnitude": MAG.flip(0)},
+                                                {"target_magnitude": tensor_arg(MAG), "magnitude": tensor_arg(MAG.flip(0))},
+                                                _tensor_result),
+    "style.compute_receptive_field_ms": Entry(style.compute_receptive_field_ms,
+                                              {"kernel_size": 11, "n_fft": 2048, "hop_length": 512, "sr_hz": 22050},
+                                              {"kernel_size": int_arg([11, 1]), "n_fft": int_arg([2048, 512]),
+                                               "hop_length": int_arg([512, 128]), "sr_hz": sr_arg([22050, 16000])}, _number),
+    "style.compute_log_spectrogram": Entry(style.compute_log_spectrogram, {"waveform": W, "n_fft": 64, "hop_length": 16},
+                                           {"waveform": waveform_arg((1, 2), (400,)), "n_fft": int_arg([64, 128]),
+                                            "hop_length": int_arg([16, 32])}),
+    "style.compute_texture_statistics": Entry(style.compute_texture_statistics, {"waveform": W3, "sr_hz": 4000, "n_bands": 8,
+                                                                                 "n_fft": 128, "hop_length": 32},
+                                              {"waveform": waveform_arg((1,), (12000,)), "sr_hz": sr_arg([4000]),
+                                               "n_bands": int_arg([8, 4]), "compression": float_arg([0.3, 0.5], 0.0, None, True)},
+                                              _texture),
+})
+
 CASES = [(name, arg) for name, entry in ENTRIES.items() for arg in entry.args]
 
 
@@ -600,8 +714,14 @@ def test_every_entry_point_of_these_modules_is_covered() -> None:
         "gan.generate_clips",
         # take Spreads or a training function; tests/test_seeds.py
         "seeds.is_always_above", "seeds.spreads_overlap", "seeds.run_over_seeds",
+        # builds a corpus (tests/test_instruments.py); render_melody is covered above where fluidsynth is installed
+        "instruments.build_instrument_notes", "instruments.render_melody",
+        # render with FluidSynth, or take a network or statistics dicts (tests/test_style.py, tests/test_instruments.py)
+        "instruments.render_events", "style.transfer_style", "style.compute_texture_distance", "midi.render_midi",
+        "midi.write_midi_file", "midi.list_soundfonts", "midi.encode_variable_length",
     }
-    public = {f"{m.__name__.split('.')[-1]}.{n}" for m in (io, signals, digital, spectral, conv, rnn, attention, augment, metrics, seeds, gan)
+    public = {f"{m.__name__.split('.')[-1]}.{n}" for m in (io, signals, digital, spectral, conv, rnn, attention, augment, metrics, seeds, gan,
+                                                          instruments, midi, style)
               for n in m.__all__
               if callable(getattr(m, n)) and not isinstance(getattr(m, n), type) and n[0].islower()}
     assert public - covered - skipped == set()

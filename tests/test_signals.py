@@ -232,3 +232,22 @@ def test_make_fade() -> None:
         signals.make_fade(x, sr, fade_in_s=0.06, fade_out_s=0.06)
     with pytest.raises(ValueError, match="fade_in_s must be"):
         signals.make_fade(x, sr, fade_in_s=-0.01)
+
+
+def test_rain_is_sparse_drops_in_their_band_and_repeats() -> None:
+    import scipy.stats
+
+    sr = 22050
+    rain = signals.make_rain(2.0, sr, drops_per_s=100.0, peak=0.8, seed=3)
+    assert rain.dtype == torch.float32 and rain.shape == (2 * sr,)
+    assert abs(float(rain.abs().max()) - 0.8) < 1e-6
+    torch.testing.assert_close(signals.make_rain(2.0, sr, drops_per_s=100.0, peak=0.8, seed=3), rain)
+    # more than half of the energy lies in the drops' band, 1.5-6 kHz (the rest is the pink bed)
+    power = np.abs(np.fft.rfft(rain.numpy().astype(np.float64))) ** 2
+    freqs = np.fft.rfftfreq(rain.shape[0], 1 / sr)
+    assert power[(freqs >= 1400) & (freqs <= 6200)].sum() > 0.5 * power.sum()
+    # rare loud events: the samples are far more peaked than Gaussian noise's (kurtosis 3)
+    assert scipy.stats.kurtosis(rain.numpy(), fisher=False) > 4.5
+    assert abs(scipy.stats.kurtosis(signals.make_noise(2.0, sr, color="pink", seed=3).numpy(), fisher=False) - 3) < 0.5
+    with pytest.raises(ValueError, match="drops_per_s"):
+        signals.make_rain(1.0, sr, drops_per_s=0.0)

@@ -112,6 +112,11 @@ CASES: dict[str, list[tuple[tuple, dict]]] = {
     "audiomap_lib.attention.compute_sinusoidal_positions": [
         ((60, 16), {}), ((5, 2), {"dtype": torch.float64}), ((7, 8), {"base": 100.0}),
     ],
+    "audiomap_lib.style.compute_gram": [
+        ((torch.randn(6, 40, generator=_g(60)),), {}),
+        ((torch.randn(2, 3, 5, 7, generator=_g(61), dtype=torch.float64),), {}),
+        ((torch.relu(torch.randn(4, 1, generator=_g(62))),), {}),
+    ],
     "audiomap_lib.attention.make_length_mask": [
         ((torch.tensor([3, 1, 5]),), {}), ((torch.tensor([2, 4]), 6), {}),
     ],

@@ -6,6 +6,8 @@ Sub-modules (imported on demand):
 * :mod:`audiomap_lib.data.digits`    -- spoken digits built offline from espeak-ng / flite / festival;
 * :mod:`audiomap_lib.data.drums`     -- drum one-shots: recorded kits (hydrogen-drumkits, sonic-pi-samples)
   and General MIDI kits rendered with FluidSynth;
+* :mod:`audiomap_lib.data.instruments` -- General MIDI instrument notes and melodies rendered with FluidSynth
+  (Chapter 8);
 * :mod:`audiomap_lib.data.midi`      -- MIDI files written from scratch, rendered with FluidSynth;
 * :mod:`audiomap_lib.data.download`  -- verified, resumable, atomic downloads and safe extraction;
 * :mod:`audiomap_lib.data.online`    -- Speech Commands v0.02, SC09 and FSDD;

@@ -2,7 +2,8 @@
 
 Builds the spoken digits (Chapter 1) and the drum hits (WaveGAN chapters) for a
 profile, and prints where they are, the clips per split and family, what was
-skipped and the time taken. ``make corpora`` calls it.
+skipped and the time taken. ``make corpora`` calls it. The instrument notes of
+Chapter 8 are built with ``--only instruments`` (or on first use by the chapter).
 """
 from __future__ import annotations
 
@@ -38,19 +39,21 @@ def main(argv: list[str] | None = None) -> int:
     build = sub.add_parser("build", help="build the offline corpora (cached unless --force)")
     build.add_argument("--profile", choices=PROFILES, default=None, help="default: $AUDIOMAP_PROFILE or standard")
     build.add_argument("--root", type=Path, default=None,
-                       help="parent folder: corpora go to ROOT/digits and ROOT/drums (default: the data cache)")
+                       help="parent folder: corpora go to ROOT/digits, ROOT/drums, ROOT/instruments (default: the data cache)")
     build.add_argument("--force", action="store_true", help="rebuild even if a manifest exists")
-    build.add_argument("--only", choices=("digits", "drums"), default=None, help="build one corpus only")
+    build.add_argument("--only", choices=("digits", "drums", "instruments"), default=None,
+                       help="build one corpus only (instruments is built only when asked)")
     args = parser.parse_args(argv)
 
     from audiomap_lib.data.digits import build_spoken_digits
     from audiomap_lib.data.drums import build_drum_hits
+    from audiomap_lib.data.instruments import build_instrument_notes
 
     profile = args.profile or get_profile()
-    builders = {"digits": build_spoken_digits, "drums": build_drum_hits}
+    builders = {"digits": build_spoken_digits, "drums": build_drum_hits, "instruments": build_instrument_notes}
     total = time.perf_counter()
     for name, builder in builders.items():
-        if args.only not in (None, name):
+        if args.only != name and (args.only is not None or name == "instruments"):
             continue
         root = args.root / name if args.root is not None else None
         start = time.perf_counter()

@@ -48,7 +48,7 @@ __all__ = [
 
 DIGIT_SOURCES: tuple[str, ...] = ("offline", "sc09", "fsdd")
 """The corpora :func:`get_digit_datasets` can switch between."""
-CORPORA: dict[str, tuple[str, ...]] = {"digits": DIGIT_SOURCES, "drums": ("offline",)}
+CORPORA: dict[str, tuple[str, ...]] = {"digits": DIGIT_SOURCES, "drums": ("offline",), "instruments": ("offline",)}
 """The corpora of :func:`get_datasets` and the sources each can come from."""
 
 
@@ -412,18 +412,21 @@ def get_datasets(
 ) -> dict[str, AudioClipDataset]:
     """The train / validation / test sets of one of the course's corpora (Chapter 1; used from Chapter 4 on).
 
-    ==========  ==========================================  ==============================
-    corpus      clips                                       sources
-    ==========  ==========================================  ==============================
-    ``digits``  the ten spoken digits, 1 s                  ``offline``, ``sc09``, ``fsdd``
-                                                            (see :func:`get_digit_datasets`)
-    ``drums``   drum one-shots, 16384 samples at 16 kHz,    ``offline`` (Debian's drum kits,
-                labels :data:`~audiomap_lib.data.drums.      :func:`~audiomap_lib.data.drums.
-                DRUM_LABELS`                                build_drum_hits`)
-    ==========  ==========================================  ==============================
+    ===============  ==========================================  ==============================
+    corpus           clips                                       sources
+    ===============  ==========================================  ==============================
+    ``digits``       the ten spoken digits, 1 s                  ``offline``, ``sc09``, ``fsdd``
+                                                                 (see :func:`get_digit_datasets`)
+    ``drums``        drum one-shots, 16384 samples at 16 kHz,    ``offline`` (Debian's drum kits,
+                     labels :data:`~audiomap_lib.data.drums.      :func:`~audiomap_lib.data.drums.
+                     DRUM_LABELS`                                build_drum_hits`)
+    ``instruments``  one General MIDI note, 2 s at 22050 Hz,     ``offline`` (FluidSynth, Debian's
+                     labels :data:`~audiomap_lib.data.           SoundFonts, :func:`~audiomap_lib.
+                     instruments.INSTRUMENT_LABELS`              data.instruments.build_instrument_notes`)
+    ===============  ==========================================  ==============================
 
     Args:
-        corpus: ``"digits"`` or ``"drums"``.
+        corpus: ``"digits"``, ``"drums"`` or ``"instruments"``.
         source: where the clips come from (one of ``CORPORA[corpus]``).
         profile: run profile for an offline corpus (how many clips it builds).
         root: the corpus folder; ``None`` means the course cache.
@@ -431,7 +434,7 @@ def get_datasets(
     Returns:
         ``{"train": ..., "validation": ..., "test": ...}``, each an :class:`AudioClipDataset`
         whose ``sample_rate_hz`` is the rate the corpus's manifest lists; splits are disjoint by
-        speaker (digits) or by kit (drums).
+        speaker (digits), by kit (drums) or by SoundFont (instruments, when enough are installed).
 
     Raises:
         ValueError: unknown ``corpus``, or a ``source`` that the corpus does not have.
@@ -442,6 +445,11 @@ def get_datasets(
         raise ValueError(f"source must be one of {CORPORA[corpus]} for corpus={corpus!r}; got {source!r}")
     if corpus == "digits":
         return get_digit_datasets(source, profile=profile, root=root)
+    if corpus == "instruments":
+        from .instruments import INSTRUMENT_LABELS, build_instrument_notes
+
+        manifest = build_instrument_notes(profile=profile, root=root)
+        return _make_splits(manifest, INSTRUMENT_LABELS, f"the instrument manifest {manifest}")
     from .drums import DRUM_LABELS, build_drum_hits
 
     manifest = build_drum_hits(profile=profile, root=root)

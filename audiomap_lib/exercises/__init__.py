@@ -19,13 +19,14 @@ solution passes its grader. (Graders are not named ``check_``: across the course
 """
 from __future__ import annotations
 
-from . import attention, cnn, conv, core, gan, rnn
+from . import attention, cnn, conv, core, gan, rnn, style
 from .attention import *  # noqa: F401,F403
 from .cnn import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .core import *  # noqa: F401,F403
 from .gan import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
+from .style import *  # noqa: F401,F403
 
 __all__ = [
     *core.__all__,
@@ -34,4 +35,5 @@ __all__ = [
     *attention.__all__,
     *cnn.__all__,
     *gan.__all__,
+    *style.__all__,
 ]

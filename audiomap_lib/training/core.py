@@ -3,9 +3,10 @@ atomic checkpoints that resume exactly, a :class:`History` of named metrics, and
 sample-rate check between data and model.
 
 The classifier trainer (:mod:`audiomap_lib.training.classifier`, Chapters 4-6), the WGAN-GP
-trainer of Chapter 7 and the input optimisation of Chapter 8 are built from these pieces, so
-each of them shows the same progress bar, measures time the same way, and can be stopped
-and resumed with the same weights as a run that was never interrupted.
+trainer of Chapter 7 and the style-transfer optimisation of Chapter 8
+(:func:`audiomap_lib.style.transfer_style`) are built from these pieces, so each of them shows
+the same progress bar and measures time the same way; the two trainers can also be stopped and
+resumed with the same weights as a run that was never interrupted.
 """
 from __future__ import annotations
 

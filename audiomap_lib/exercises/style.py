@@ -1,0 +1,171 @@
+"""Chapter 8 (style transfer): exercises with automatic checks and worked solutions."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from .core import Case, ExerciseResult, _rand, register, run_cases
+
+__all__ = [
+    "grade_gram_matrix",
+    "grade_style_loss",
+    "grade_envelope_kurtosis",
+    "grade_griffin_lim_step",
+    "grade_receptive_field_ms",
+    "grade_spectral_convergence",
+    "solution_gram_matrix",
+    "solution_style_loss",
+    "solution_envelope_kurtosis",
+    "solution_griffin_lim_step",
+    "solution_receptive_field_ms",
+    "solution_spectral_convergence",
+]
+
+
+# ---- Exercise "gram_matrix"
+
+
+def solution_gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """G = F F^T / positions for features (channels, positions)."""
+    return features @ features.T / features.shape[1]
+
+
+@register("gram_matrix", 8, solution_gram_matrix, "the Gram matrix of feature maps")
+def grade_gram_matrix(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(features (C, P))`` -> ``(C, C)`` against :func:`audiomap_lib.style.compute_gram`."""
+    from ..style import compute_gram
+
+    f = _rand(3, 7, seed=1)
+    cases = [Case("one channel, one position", (torch.tensor([[2.0]], dtype=torch.float64),),
+                  expected=torch.tensor([[4.0]], dtype=torch.float64)),
+             Case("two channels that never fire together", (torch.tensor([[1.0, 0.0], [0.0, 3.0]], dtype=torch.float64),),
+                  expected=torch.tensor([[0.5, 0.0], [0.0, 4.5]], dtype=torch.float64)),
+             Case("3 channels, 7 positions", (f,), expected=compute_gram(f)),
+             Case("more channels than positions", (_rand(6, 2, seed=2),), expected=compute_gram(_rand(6, 2, seed=2)))]
+    return run_cases("gram_matrix", fn, cases,
+                     hint="multiply F by its transpose (channels x channels), then divide by the number of positions")
+
+
+# ---- Exercise "style_loss"
+
+
+def solution_style_loss(features: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
+    """sum over (i, j) of (G[i, j] - target_gram[i, j])^2, with G the Gram of features (C, P)."""
+    gram = features @ features.T / features.shape[1]
+    return ((gram - target_gram) ** 2).sum()
+
+
+@register("style_loss", 8, solution_style_loss, "the style loss between feature maps and a target Gram matrix")
+def grade_style_loss(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(features (C, P), target_gram (C, C))`` -> a 0-d tensor."""
+    from ..style import compute_gram, compute_style_loss
+
+    f, t = _rand(4, 9, seed=3), _rand(4, 12, seed=4)
+    cases = [Case("the target's own features", (t, compute_gram(t)), expected=torch.tensor(0.0, dtype=torch.float64)),
+             Case("zero features against an identity Gram", (torch.zeros(3, 5, dtype=torch.float64),
+                                                              torch.eye(3, dtype=torch.float64)),
+                  expected=torch.tensor(3.0, dtype=torch.float64)),
+             Case("random features", (f, compute_gram(t)), expected=compute_style_loss(f, compute_gram(t)))]
+
+    def compare(expected: torch.Tensor, got: object) -> str | None:
+        if not isinstance(got, torch.Tensor) or got.ndim != 0:
+            return f"expected a 0-d tensor, got {type(got).__name__} {getattr(got, 'shape', '')}"
+        if not torch.allclose(got.detach().double(), expected, rtol=1e-6, atol=1e-9):
+            return f"expected {float(expected):.6g}, got {float(got.detach()):.6g}"
+        return None
+
+    return run_cases("style_loss", fn, cases, compare=compare,
+                     hint="a sum of squares (not a mean), of the Gram matrices' difference, with the Gram averaged over positions")
+
+
+# ---- Exercise "envelope_kurtosis"
+
+
+def solution_envelope_kurtosis(envelopes: torch.Tensor) -> torch.Tensor:
+    """Kurtosis of each band's envelope (bands, frames): E[(e - mean)^4] / std^4, population std."""
+    d = envelopes - envelopes.mean(-1, keepdim=True)
+    return (d ** 4).mean(-1) / (d ** 2).mean(-1) ** 2
+
+
+@register("envelope_kurtosis", 8, solution_envelope_kurtosis, "a texture statistic: the kurtosis of sub-band envelopes")
+def grade_envelope_kurtosis(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(envelopes (bands, frames))`` -> ``(bands,)`` against ``scipy.stats.kurtosis(fisher=False)``."""
+    import scipy.stats
+
+    steady = torch.tensor([[1.0, 3.0, 1.0, 3.0, 1.0, 3.0]], dtype=torch.float64)  # two values: kurtosis 1
+    sparse = torch.zeros(1, 100, dtype=torch.float64)
+    sparse[0, ::25] = 1.0  # rare loud events, like rain drops: high kurtosis
+    g = torch.Generator().manual_seed(6)
+    env = torch.rand(5, 300, generator=g, dtype=torch.float64) ** 3
+    cases = [Case("a steady two-level envelope", (steady,), expected=torch.tensor([1.0], dtype=torch.float64)),
+             Case("sparse events", (sparse,), expected=torch.from_numpy(np.atleast_1d(scipy.stats.kurtosis(sparse.numpy(), axis=1, fisher=False)))),
+             Case("5 bands", (env,), expected=torch.from_numpy(scipy.stats.kurtosis(env.numpy(), axis=1, fisher=False)))]
+    return run_cases("envelope_kurtosis", fn, cases,
+                     hint="use the population moments (divide by the number of frames, not frames - 1) and do not subtract 3")
+
+
+# ---- Exercise "griffin_lim_step"
+
+
+def solution_griffin_lim_step(magnitude: torch.Tensor, waveform: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
+    """One Griffin-Lim iteration: keep the target magnitude, take the phase of the current waveform's STFT."""
+    window = torch.hann_window(n_fft, dtype=waveform.dtype)
+    spec = torch.stft(waveform, n_fft, hop_length, window=window, return_complex=True)
+    phase = spec / spec.abs().clamp_min(1e-16)
+    return torch.istft(magnitude * phase, n_fft, hop_length, window=window, length=waveform.shape[-1])
+
+
+@register("griffin_lim_step", 8, solution_griffin_lim_step, "one iteration of Griffin-Lim phase retrieval")
+def grade_griffin_lim_step(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(magnitude (F, M), waveform (samples,), n_fft, hop_length)`` -> ``(samples,)``."""
+    n_fft, hop = 64, 16
+    w = torch.hann_window(n_fft, dtype=torch.float64)
+    x = torch.sin(torch.arange(800, dtype=torch.float64) * 0.3) + 0.1 * _rand(800, seed=7)
+    mag = torch.stft(x, n_fft, hop, window=w, return_complex=True).abs()
+    guess = _rand(800, seed=8)
+    cases = [Case("a consistent start changes nothing", (mag, x, n_fft, hop), expected=x),
+             Case("a random start", (mag, guess, n_fft, hop), expected=solution_griffin_lim_step(mag, guess, n_fft, hop))]
+    return run_cases("griffin_lim_step", fn, cases,
+                     hint="stft with a Hann window, unit-magnitude phase spec / |spec|, times the target magnitude, istft "
+                          "with the same window and length=len(waveform)")
+
+
+# ---- Exercise "receptive_field_ms"
+
+
+def solution_receptive_field_ms(kernel_size: int, n_fft: int, hop_length: int, sr_hz: int) -> float:
+    """kernel_size frames, hop_length apart, each n_fft samples long, in milliseconds."""
+    return 1000.0 * ((kernel_size - 1) * hop_length + n_fft) / sr_hz
+
+
+@register("receptive_field_ms", 8, solution_receptive_field_ms, "the receptive field of the 1-D style network in ms")
+def grade_receptive_field_ms(fn: Callable[..., float]) -> ExerciseResult:
+    """Grade ``fn(kernel_size, n_fft, hop_length, sr_hz)`` -> milliseconds."""
+    from ..style import compute_receptive_field_ms
+
+    cases = [Case(f"K={k}, n_fft={n}, hop={h}, sr={sr}", (k, n, h, sr), expected=compute_receptive_field_ms(k, n, h, sr))
+             for k, n, h, sr in [(1, 1024, 256, 16000), (11, 2048, 512, 22050), (11, 1024, 256, 22050), (3, 512, 128, 8000)]]
+    return run_cases("receptive_field_ms", fn, cases,
+                     hint="the first frame covers n_fft samples; each further frame adds hop_length samples")
+
+
+# ---- Exercise "spectral_convergence"
+
+
+def solution_spectral_convergence(target: torch.Tensor, estimate: torch.Tensor) -> float:
+    """||target - estimate||_F / ||target||_F for magnitudes (F, M)."""
+    return float(torch.linalg.norm(target - estimate) / torch.linalg.norm(target))
+
+
+@register("spectral_convergence", 8, solution_spectral_convergence, "the spectral convergence of two magnitude spectrograms")
+def grade_spectral_convergence(fn: Callable[..., float]) -> ExerciseResult:
+    """Grade ``fn(target (F, M), estimate (F, M))`` -> a float."""
+    from ..style import compute_spectral_convergence
+
+    t, e = _rand(5, 8, seed=9).abs(), _rand(5, 8, seed=10).abs()
+    cases = [Case("equal magnitudes", (t, t), expected=0.0),
+             Case("all zero estimate", (t, torch.zeros_like(t)), expected=1.0),
+             Case("random", (t, e), expected=float(compute_spectral_convergence(t, e)))]
+    return run_cases("spectral_convergence", fn, cases, hint="Frobenius norms over the whole spectrogram, not per frame")
