@@ -12,6 +12,8 @@ boolean tensor that is ``True`` where a key may be attended to (a real frame) an
 * :func:`additive_attention` -- the seed's equations:
   ``e_j = v^T tanh(W_1 s + W_2 h_j)``, ``alpha = softmax(e)``, ``c = sum_j alpha_j h_j``;
 * :func:`scaled_dot_product_attention` -- ``softmax(Q K^T / sqrt(d)) V``;
+* :func:`multi_head_attention` -- ``h`` heads of scaled dot-product attention side by side, each
+  on its own slice of learned projections, equal to ``torch.nn.MultiheadAttention``;
 * :func:`compute_sinusoidal_positions` -- the Transformer's positional encoding, which gives
   attention the order of its inputs back;
 * :class:`AdditiveAttention` and :class:`AttentionPooling` -- the same as ``nn.Module``\\ s,
@@ -33,6 +35,7 @@ __all__ = [
     "compute_masked_mean",
     "additive_attention",
     "scaled_dot_product_attention",
+    "multi_head_attention",
     "compute_sinusoidal_positions",
     "AdditiveAttention",
     "AttentionPooling",
@@ -213,6 +216,76 @@ def scaled_dot_product_attention(
     scores = query @ key.transpose(-2, -1) / math.sqrt(query.shape[-1])
     weights = masked_softmax(scores, mask, dim=-1)
     return weights @ value, weights
+
+
+def multi_head_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    n_heads: int,
+    in_proj_weight: torch.Tensor,
+    in_proj_bias: torch.Tensor | None,
+    out_proj_weight: torch.Tensor,
+    out_proj_bias: torch.Tensor | None,
+    mask: torch.Tensor | None = None,
+    average_weights: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Multi-head attention from scaled dot-product attention (Vaswani et al. 2017; Chapter 5).
+
+    ``Q = query W_q^T + b_q``, ``K = key W_k^T + b_k``, ``V = value W_v^T + b_v`` (the three
+    blocks of ``in_proj_weight``, as ``torch.nn.MultiheadAttention`` stores them); each of the
+    ``n_heads`` heads takes its own ``E / n_heads`` columns and runs
+    :func:`scaled_dot_product_attention`; the heads' outputs are concatenated and projected by
+    ``out_proj``. Equals ``nn.MultiheadAttention(E, n_heads, batch_first=True)`` with the same
+    weights (no dropout).
+
+    Args:
+        query: ``(B, L_q, E)``; key, value: ``(B, L_k, E)``.
+        n_heads: number of heads; must divide ``E``.
+        in_proj_weight: ``(3E, E)``; in_proj_bias: ``(3E,)`` or ``None``.
+        out_proj_weight: ``(E, E)``; out_proj_bias: ``(E,)`` or ``None``.
+        mask: boolean ``(B, L_k)``, ``True`` where a key may be attended to (a real frame, as
+            :func:`make_length_mask` gives). PyTorch's ``key_padding_mask`` is its negation.
+        average_weights: return the weights averaged over the heads (PyTorch's default) or per head.
+
+    Returns:
+        ``(output (B, L_q, E), weights)``: weights ``(B, L_q, L_k)``, or ``(B, n_heads, L_q, L_k)``.
+    """
+    query = check_tensor(query, "query", ndim=3, shape="(B, L_q, E)")
+    key = check_tensor(key, "key", ndim=3, shape="(B, L_k, E)")
+    value = check_tensor(value, "value", ndim=3, shape="(B, L_k, E)")
+    b, l_q, e = query.shape
+    n_heads = check_non_negative_int(n_heads, "n_heads")
+    if n_heads < 1 or e % n_heads:
+        raise ValueError(f"n_heads must be a positive divisor of the embedding size E={e}; got {n_heads}")
+    if key.shape[0] != b or value.shape[0] != b or key.shape[-1] != e or value.shape[-1] != e or key.shape[1] != value.shape[1]:
+        raise ValueError(f"key and value must have shape (B, L_k, E) = ({b}, L_k, {e}) with one L_k; got "
+                         f"{tuple(key.shape)} and {tuple(value.shape)}")
+    w_in = check_tensor(in_proj_weight, "in_proj_weight", ndim=2, shape="(3E, E)")
+    w_out = check_tensor(out_proj_weight, "out_proj_weight", ndim=2, shape="(E, E)")
+    if w_in.shape != (3 * e, e):
+        raise ValueError(f"in_proj_weight must have shape (3E, E) = ({3 * e}, {e}); got {tuple(w_in.shape)}")
+    if w_out.shape != (e, e):
+        raise ValueError(f"out_proj_weight must have shape (E, E) = ({e}, {e}); got {tuple(w_out.shape)}")
+    b_in = None if in_proj_bias is None else check_tensor(in_proj_bias, "in_proj_bias", ndim=1, shape="(3E,)")
+    b_out = None if out_proj_bias is None else check_tensor(out_proj_bias, "out_proj_bias", ndim=1, shape="(E,)")
+    if b_in is not None and b_in.shape != (3 * e,):
+        raise ValueError(f"in_proj_bias must have shape (3E,) = ({3 * e},); got {tuple(b_in.shape)}")
+    if b_out is not None and b_out.shape != (e,):
+        raise ValueError(f"out_proj_bias must have shape (E,) = ({e},); got {tuple(b_out.shape)}")
+    if mask is not None:
+        mask = check_tensor(mask, "mask", kind="bool", ndim=2, shape="(B, L_k)")
+        if mask.shape != (b, key.shape[1]):
+            raise ValueError(f"mask must have shape (B, L_k) = ({b}, {key.shape[1]}); got {tuple(mask.shape)}")
+        mask = mask[:, None, None, :]  # (B, 1, 1, L_k): the same keys for every head and query
+    biases = (None, None, None) if b_in is None else b_in.chunk(3)
+    heads = []
+    for x, w, bias in zip((query, key, value), w_in.chunk(3), biases):
+        y = torch.nn.functional.linear(x, w, bias)  # (B, L, E)
+        heads.append(y.reshape(b, y.shape[1], n_heads, e // n_heads).transpose(1, 2))  # (B, h, L, E / h)
+    out, weights = scaled_dot_product_attention(heads[0], heads[1], heads[2], mask)  # (B, h, L_q, E / h)
+    out = torch.nn.functional.linear(out.transpose(1, 2).reshape(b, l_q, e), w_out, b_out)
+    return out, (weights.mean(1) if average_weights else weights)
 
 
 def compute_sinusoidal_positions(n_positions: int, d_model: int, base: float = 10000.0,

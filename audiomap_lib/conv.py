@@ -35,6 +35,7 @@ from .utils import check_non_negative_int, check_positive_int, check_real, check
 __all__ = [
     "convolve_full",
     "correlate",
+    "fft_convolve",
     "compute_padding",
     "compute_conv_output_length",
     "compute_receptive_field",
@@ -118,6 +119,42 @@ def correlate(x: torch.Tensor, w: torch.Tensor, mode: str = "valid") -> torch.Te
     if x.shape[0] < k:
         raise ValueError(f"mode='valid' needs len(x) >= len(w); got {x.shape[0]} < {k}")
     return x.unfold(0, k, 1) @ w
+
+
+def fft_convolve(x: torch.Tensor, w: torch.Tensor, circular: bool = False) -> torch.Tensor:
+    """Convolution through the FFT: the convolution theorem (Chapter 3).
+
+    The DFT turns *circular* convolution into a product: ``DFT(x (*) w) = DFT(x) * DFT(w)``
+    when both have length ``L`` and indices wrap around modulo ``L``. Zero-padding both to
+    ``L >= N + K - 1`` leaves room for every partial overlap, so nothing wraps and the circular
+    result equals the linear one, :func:`convolve_full`.
+
+    Args:
+        x: signal, shape ``(N,)``.
+        w: kernel, shape ``(K,)``; with ``circular`` it must not be longer than ``x``.
+        circular: ``False``: the linear convolution, ``N + K - 1`` values (as
+            ``scipy.signal.fftconvolve``); ``True``: the circular convolution of length ``N``
+            (``w`` zero-padded to ``N``): the tail that does not fit wraps to the start.
+
+    Returns:
+        1-D tensor of the promoted dtype of ``x`` and ``w`` (real).
+
+    Raises:
+        ValueError: ``circular`` with a kernel longer than the signal.
+    """
+    x = _as_1d(x, "x")
+    w = _as_1d(w, "w")
+    x, w = _same_dtype(x, w)
+    n, k = x.shape[0], w.shape[0]
+    if circular:
+        if k > n:
+            raise ValueError(f"circular=True needs len(w) <= len(x); got {k} > {n}")
+        length = n
+    else:
+        length = n + k - 1
+    size = length if circular else 1 << max(0, (length - 1).bit_length())  # a power of two >= N + K - 1 (fast FFT)
+    y = torch.fft.irfft(torch.fft.rfft(x, n=size) * torch.fft.rfft(w, n=size), n=size)
+    return y[:length]
 
 
 # ------------------------------------------------------------------- layer arithmetic

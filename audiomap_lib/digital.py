@@ -11,10 +11,11 @@ import math
 import torch
 
 from .io import check_sample_rate, check_waveform
-from .utils import check_positive_int, check_real
+from .utils import check_non_negative_int, check_positive_int, check_real
 
 __all__ = [
     "compute_alias_frequency",
+    "downsample",
     "quantize_uniform",
     "compute_snr_db",
     "compute_expected_quantization_snr_db",
@@ -37,6 +38,42 @@ def compute_alias_frequency(freq_hz: float, sr: int) -> float:
     return float(abs(freq_hz - sr * round(freq_hz / sr)))
 
 
+def downsample(waveform: torch.Tensor, sr: int, factor: int, antialias: bool = True, n_taps: int = 101
+               ) -> tuple[torch.Tensor, int]:
+    """Keep every ``factor``-th sample, with or without a low-pass filter first (Chapter 1).
+
+    Without the filter, everything between the new Nyquist frequency ``sr / (2 factor)`` and the
+    old one folds back into the new band (:func:`compute_alias_frequency`). With it, a
+    Hamming-windowed sinc low-pass (:func:`audiomap_lib.conv.make_lowpass_fir`, ``n_taps`` taps,
+    cut-off at 0.9 of the new Nyquist frequency, applied without delay) removes that band first.
+
+    Args:
+        waveform: ``(..., samples)`` float.
+        sr: its rate in Hz.
+        factor: keep one sample in ``factor`` (an int >= 1).
+        antialias: low-pass filter first.
+        n_taps: the filter's length (odd).
+
+    Returns:
+        ``(waveform at the new rate, new rate in Hz)``; the new rate is ``sr / factor`` and must be
+        a whole number.
+
+    Raises:
+        ValueError: ``sr`` is not a multiple of ``factor``.
+    """
+    from .conv import apply_fir, make_lowpass_fir
+
+    x = check_waveform(waveform, ndim=(1, 2))
+    sr = check_sample_rate(sr)
+    factor = check_positive_int(factor, "factor")
+    if sr % factor:
+        raise ValueError(f"factor must divide sr={sr} Hz so that the new rate is whole; got {factor}")
+    new_sr = sr // factor
+    if antialias and factor > 1:
+        x = apply_fir(x, make_lowpass_fir(0.45 * new_sr, sr, check_positive_int(n_taps, "n_taps")))
+    return x[..., ::factor].contiguous(), new_sr
+
+
 def _check_bits(bits: object, most: int) -> int:
     n = check_positive_int(bits, "bits")
     if n > most:
@@ -44,16 +81,24 @@ def _check_bits(bits: object, most: int) -> int:
     return n
 
 
-def quantize_uniform(waveform: torch.Tensor, bits: int) -> torch.Tensor:
+def quantize_uniform(waveform: torch.Tensor, bits: int, dither: str | None = None, seed: int | None = None
+                     ) -> torch.Tensor:
     """Round a waveform in [-1, 1] to a mid-tread uniform grid of ``2**bits`` levels.
 
     The step is ``delta = 2 / 2**bits``; values are rounded to the nearest
     multiple of ``delta`` and limited to the representable range
     ``[-1, 1 - delta]`` (as integer PCM is).
 
+    With ``dither="tpdf"``, noise with a triangular distribution on ``(-delta, delta)`` (the sum
+    of two independent uniform noises of one step each) is added before rounding: the error
+    then no longer depends on the signal (no distortion, no harmonics), at the price of a
+    slightly higher noise floor (Chapter 1 measures both).
+
     Args:
         waveform: float samples in [-1, 1].
         bits: bits per sample, 1..32.
+        dither: ``None`` or ``"tpdf"``.
+        seed: seeds the dither noise (``None``: the global generator).
 
     Returns:
         ``float32`` tensor of the same shape holding the quantised values.
@@ -67,8 +112,17 @@ def quantize_uniform(waveform: torch.Tensor, bits: int) -> torch.Tensor:
     peak = float(wav.abs().max())
     if peak > 1.0:
         raise ValueError(f"waveform peaks at {peak:.3f}; quantize_uniform expects values in [-1, 1]")
+    if dither not in (None, "tpdf"):
+        raise ValueError(f"dither must be None or 'tpdf'; got {dither!r}")
+    if seed is not None:
+        seed = check_non_negative_int(seed, "seed")
     delta = 2.0 / 2**bits
-    q = torch.round(wav.double() / delta) * delta
+    x = wav.double()
+    if dither == "tpdf":
+        gen = None if seed is None else torch.Generator().manual_seed(seed)
+        x = x + (torch.rand(x.shape, generator=gen, dtype=torch.float64) - torch.rand(x.shape, generator=gen,
+                                                                                     dtype=torch.float64)) * delta
+    q = torch.round(x / delta) * delta
     q = q.clamp(-1.0, 1.0 - delta)
     return q.to(torch.float32)
 

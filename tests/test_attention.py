@@ -146,3 +146,38 @@ def test_sinusoidal_positions_refuse_bad_arguments(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         compute_sinusoidal_positions(**kwargs)
+
+
+@pytest.mark.parametrize("bias, masked, average", [(True, False, True), (True, True, True), (False, True, False)])
+def test_multi_head_attention_equals_torch_values_and_gradients(bias: bool, masked: bool, average: bool) -> None:
+    torch.manual_seed(1)
+    mha = torch.nn.MultiheadAttention(12, 3, bias=bias, batch_first=True).double()
+    g = torch.Generator().manual_seed(2)
+    q = torch.randn(2, 4, 12, generator=g, dtype=torch.float64, requires_grad=True)
+    kv = torch.randn(2, 6, 12, generator=g, dtype=torch.float64, requires_grad=True)
+    mask = att.make_length_mask(torch.tensor([6, 3]), 6) if masked else None
+    ref, ref_w = mha(q, kv, kv, key_padding_mask=None if mask is None else ~mask, average_attn_weights=average)
+    out, w = att.multi_head_attention(q, kv, kv, 3, mha.in_proj_weight, mha.in_proj_bias, mha.out_proj.weight,
+                                      mha.out_proj.bias, mask=mask, average_weights=average)
+    torch.testing.assert_close(out, ref)
+    torch.testing.assert_close(w, ref_w)
+    if masked:
+        assert float(w[1, ..., 3:].abs().max()) == 0.0  # padding gets no weight
+    weights = torch.cos(torch.arange(out.numel(), dtype=torch.float64)).reshape(out.shape)
+    grads = torch.autograd.grad((out * weights).sum(), (q, kv, mha.in_proj_weight, mha.out_proj.weight))
+    ref_grads = torch.autograd.grad((ref * weights).sum(), (q, kv, mha.in_proj_weight, mha.out_proj.weight))
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b)
+
+
+def test_multi_head_attention_refuses_bad_shapes() -> None:
+    x = torch.randn(1, 3, 8)
+    w_in, w_out = torch.randn(24, 8), torch.randn(8, 8)
+    with pytest.raises(ValueError, match="n_heads"):
+        att.multi_head_attention(x, x, x, 3, w_in, None, w_out, None)
+    with pytest.raises(ValueError, match="in_proj_weight"):
+        att.multi_head_attention(x, x, x, 2, w_in[:16], None, w_out, None)
+    with pytest.raises(ValueError, match="mask"):
+        att.multi_head_attention(x, x, x, 2, w_in, None, w_out, None, mask=torch.ones(1, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match="key and value"):
+        att.multi_head_attention(x, torch.randn(1, 3, 4), x, 2, w_in, None, w_out, None)

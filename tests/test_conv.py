@@ -278,3 +278,31 @@ def test_layers_and_cells_take_float64_and_numpy_like_pytorch_in_float64() -> No
         conv.conv1d(x.to(torch.complex64), w)
     with pytest.raises(TypeError, match="w must hold real numbers"):
         conv.convolve_full(torch.ones(4), torch.ones(2, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("n, k", [(1000, 77), (5, 5), (64, 1), (3, 10), (4096, 4096)])
+def test_fft_convolution_equals_numpy_and_scipy(n: int, k: int) -> None:
+    import scipy.signal
+
+    g = torch.Generator().manual_seed(n + k)
+    x, w = torch.randn(n, generator=g, dtype=torch.float64), torch.randn(k, generator=g, dtype=torch.float64)
+    y = conv.fft_convolve(x, w)
+    np.testing.assert_allclose(y.numpy(), np.convolve(x.numpy(), w.numpy()), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(y.numpy(), scipy.signal.fftconvolve(x.numpy(), w.numpy()), rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(y, conv.convolve_full(x, w))
+    assert conv.fft_convolve(x.float(), w.float()).dtype == torch.float32
+
+
+def test_circular_convolution_wraps_the_tail_to_the_start() -> None:
+    g = torch.Generator().manual_seed(3)
+    x, w = torch.randn(50, generator=g, dtype=torch.float64), torch.randn(8, generator=g, dtype=torch.float64)
+    linear = conv.convolve_full(x, w)
+    wrapped = linear[:50].clone()
+    wrapped[:7] += linear[50:]  # the K - 1 samples past the end come back at the start
+    torch.testing.assert_close(conv.fft_convolve(x, w, circular=True), wrapped)
+    # the definition: y[n] = sum_m x[m] w[(n - m) mod N]
+    wpad = torch.nn.functional.pad(w, (0, 42))
+    direct = torch.stack([sum(x[m] * wpad[(i - m) % 50] for m in range(50)) for i in range(50)])
+    torch.testing.assert_close(conv.fft_convolve(x, w, circular=True), direct)
+    with pytest.raises(ValueError, match="circular"):
+        conv.fft_convolve(w, x, circular=True)

@@ -191,3 +191,50 @@ def test_snr_per_clip_along_an_axis() -> None:
     silent[1] = 0
     with pytest.raises(ValueError, match="silent"):
         digital.compute_snr_db(silent, est, axis=-1)
+
+
+def test_downsampling_without_a_filter_aliases_and_with_one_does_not() -> None:
+    import scipy.signal
+
+    from audiomap_lib.signals import make_chirp
+
+    sr = 16000
+    sweep = make_chirp(100.0, 7900.0, 2.0, sr)  # crosses the new Nyquist frequency (4 kHz) at t = 0.99 s
+    plain, new_sr = digital.downsample(sweep, sr, 2, antialias=False)
+    assert new_sr == 8000 and torch.equal(plain, sweep[::2])
+    filtered, _ = digital.downsample(sweep, sr, 2)
+    half = len(filtered) // 2
+
+    def late_over_early_db(x: torch.Tensor) -> float:
+        return 10 * math.log10(float(x[half + 500:].pow(2).mean() / x[: half - 500].pow(2).mean()))
+
+    assert late_over_early_db(plain) > -1  # the upper half of the sweep folds back, as loud as ever
+    assert late_over_early_db(filtered) < -40  # the filter removed it first
+    # SciPy's decimator (an FIR filter, then every 2nd sample) suppresses it too; both keep the low half
+    reference = torch.from_numpy(scipy.signal.decimate(sweep.numpy().astype(np.float64), 2, ftype="fir").copy()).float()
+    assert late_over_early_db(reference) < -20
+    mid = slice(500, half - 1500)
+    assert float((filtered[mid] - reference[mid]).abs().max()) < 0.05
+    with pytest.raises(ValueError, match="factor"):
+        digital.downsample(sweep, sr, 3)
+
+
+def test_tpdf_dither_removes_distortion_and_repeats() -> None:
+    sr, bits = 48000, 8
+    lsb = 2 / 2**bits
+    quiet = make_sine(1000.0, 1.0, sr, amplitude=1.5 * lsb)
+
+    def third_harmonic_db(y: torch.Tensor) -> float:
+        spec = np.abs(np.fft.rfft(y.numpy().astype(np.float64) * np.hanning(len(y))))
+        return 20 * math.log10(spec[3000] / spec[1000])  # 1 Hz bins: 3 kHz against 1 kHz
+
+    plain = digital.quantize_uniform(quiet, bits)
+    dithered = digital.quantize_uniform(quiet, bits, dither="tpdf", seed=0)
+    assert third_harmonic_db(plain) > -30 and third_harmonic_db(dithered) < -40
+    assert np.corrcoef((plain - quiet).numpy(), quiet.numpy())[0, 1] < -0.3  # the error follows the signal
+    assert abs(np.corrcoef((dithered - quiet).numpy(), quiet.numpy())[0, 1]) < 0.05  # now it does not
+    # TPDF noise of one step on each side: the error's power is delta^2 / 12 + delta^2 / 6 = delta^2 / 4
+    assert abs(float((dithered - quiet).pow(2).mean()) / (lsb**2 / 4) - 1) < 0.05
+    torch.testing.assert_close(digital.quantize_uniform(quiet, bits, dither="tpdf", seed=0), dithered)
+    with pytest.raises(ValueError, match="dither"):
+        digital.quantize_uniform(quiet, bits, dither="rpdf")

@@ -13,7 +13,7 @@ from audiomap_lib import exercises as ex
 from audiomap_lib.conv import make_lowpass_fir
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CHAPTER_NOTEBOOKS = {3: "03_convolution", 4: "04_gru", 5: "05_attention", 6: "06_raw_waveform_cnn", 7: "07_wavegan",
+CHAPTER_NOTEBOOKS = {1: "01_audio_as_data", 2: "02_spectrograms", 3: "03_convolution", 4: "04_gru", 5: "05_attention", 6: "06_raw_waveform_cnn", 7: "07_wavegan",
                      8: "08_style_transfer"}
 """Which notebook shows each chapter's exercises (and their solutions in dropdowns)."""
 
@@ -243,3 +243,52 @@ def test_style_exercises_catch_the_usual_mistakes() -> None:
         y = solution_griffin_lim_step(mag, y, 256, 64)
     ref = T.GriffinLim(n_fft=256, hop_length=64, n_iter=8, power=1.0, momentum=0.0, rand_init=False, length=4000)(mag)
     torch.testing.assert_close(y, ref, rtol=1e-3, atol=1e-4)
+
+
+def test_chapter_1_and_2_exercises_catch_the_usual_mistakes() -> None:
+    import math
+
+    import numpy as np
+
+    from audiomap_lib.digital import encode_mu_law
+    from audiomap_lib.exercises import (
+        grade_alias_frequency,
+        grade_bin_frequencies,
+        grade_dft,
+        grade_frame_count,
+        grade_hann_window,
+        grade_hz_to_mel_htk,
+        grade_mu_law_compress,
+        grade_pcm16_to_float,
+        grade_quantization_snr_db,
+        grade_quantize,
+        solution_mu_law_compress,
+    )
+
+    # the tone's own frequency modulo sr, without folding at sr / 2
+    assert not grade_alias_frequency(lambda f, sr: f % sr)
+    # dividing by 32767 maps -32768 below -1
+    assert not grade_pcm16_to_float(lambda x: torch.from_numpy(x.astype(np.float32) / 32767))
+    # clamping to +1 gives 2**bits + 1 levels
+    assert not grade_quantize(lambda x, b: (torch.round(x / (2 / 2**b)) * (2 / 2**b)).clamp(-1, 1))
+    # the rounded rule is not the exact value
+    assert not grade_quantization_snr_db(lambda b: 6 * b + 1.76)
+    # the natural log without the normalisation by log(1 + mu)
+    assert not grade_mu_law_compress(lambda x, mu=255: torch.sign(x) * torch.log1p(mu * x.abs()))
+    # rounded to codes, the solution is encode_mu_law's companding
+    x = torch.linspace(-1, 1, 201)
+    for mu in (255, 15):
+        codes = torch.floor((solution_mu_law_compress(x.double(), mu) + 1) / 2 * mu + 0.5).long()
+        assert torch.equal(codes, encode_mu_law(x, mu))
+    # forgetting the centre padding
+    assert not grade_frame_count(lambda n, f, h, center=True: 1 + (n - f) // h)
+    # n_fft bins instead of n_fft // 2 + 1
+    wrong_bins = grade_bin_frequencies(lambda n, sr: torch.arange(n, dtype=torch.float64) * sr / n)
+    assert not wrong_bins and "shape" in wrong_bins.message
+    # the symmetric window (length - 1 in the denominator)
+    assert not grade_hann_window(lambda n: torch.hann_window(n, periodic=False, dtype=torch.float64))
+    # the inverse transform's sign
+    assert not grade_dft(lambda x: torch.fft.rfft(x).conj())
+    # the natural log
+    assert not grade_hz_to_mel_htk(lambda f: 2595 * torch.log(1 + f / 700))
+    assert math.isclose(float(ex.solution_hz_to_mel_htk(torch.tensor([1000.0]))[0]), 1000.0, rel_tol=1e-3)

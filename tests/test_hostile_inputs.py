@@ -264,7 +264,14 @@ ENTRIES: dict[str, Entry] = {
                                              {"freq_hz": float_arg([5000.0, 0.0, 3000.0], 0.0, None),
                                               "sr": sr_arg([8000, 16000])}, _number),
     "digital.quantize_uniform": Entry(digital.quantize_uniform, {"waveform": W, "bits": 8},
-                                      {"waveform": waveform_arg(ranks=(1, 2, 3)), "bits": int_arg([1, 3, 8, 16], 1, 32)}),
+                                      {"waveform": waveform_arg(ranks=(1, 2, 3)), "bits": int_arg([1, 3, 8, 16], 1, 32),
+                                       "dither": Arg(st.sampled_from([None, "tpdf", "TPDF", "rpdf", "", 3, True]),
+                                                     lambda v: True if v in (None, "tpdf") else False),
+                                       "seed": int_arg([0, 7], low=0, none_ok=True)}),
+    "digital.downsample": Entry(digital.downsample, {"waveform": W, "sr": 16000, "factor": 2},
+                                {"waveform": waveform_arg(ranks=(1, 2)), "sr": sr_arg([16000, 8000]),
+                                 "factor": int_arg([2, 1, 4]), "n_taps": int_arg([101, 31])},
+                                lambda out, kw: _finite_tensor(out[0])),
     "digital.compute_snr_db": Entry(digital.compute_snr_db, {"reference": W, "estimate": W * 0.9},
                                     {"reference": waveform_arg(), "estimate": waveform_arg()}, _number),
     "digital.compute_expected_quantization_snr_db": Entry(digital.compute_expected_quantization_snr_db, {"bits": 8},
@@ -646,6 +653,9 @@ ENTRIES.update({
                                         {"bars": int_arg([1, 2]), "bpm": float_arg([120.0, 90.0], 0.0, 1000.0, True, True),
                                          "kit": int_arg([0, 25], low=0, high=127), "start_s": float_arg([0.0, 1.0], 0.0, None)},
                                         _events),
+    "conv.fft_convolve": Entry(conv.fft_convolve, {"x": FEATS[0], "w": FEATS[1, :3]},
+                               {"x": tensor_arg(FEATS[0], sequence_ok=True), "w": tensor_arg(FEATS[1, :3], sequence_ok=True)},
+                               _tensor_result),
     "style.compute_gram": Entry(style.compute_gram, {"features": FEATS}, {"features": tensor_arg(FEATS)}, _tensor_result),
     "style.compute_style_loss": Entry(style.compute_style_loss, {"features": FEATS, "target_gram": GRAM},
                                       {"features": tensor_arg(FEATS), "target_gram": tensor_arg(GRAM)}, _tensor_result),
@@ -706,6 +716,7 @@ def test_every_entry_point_of_these_modules_is_covered() -> None:
         # sequences of layer sizes, checked in tests/test_conv.py; helpers of the chapters' demos
         "conv.compute_receptive_field", "rnn.convert_gru_weights_to_textbook", "rnn.compute_state_gradient_norms",
         "attention.additive_attention",  # the checks of scaled_dot_product_attention; tests/test_attention.py
+        "attention.multi_head_attention",  # eight tensors of linked shapes; tests/test_attention.py
         "metrics.compute_group_accuracy",  # groups are strings; tests/test_training.py
         # take a critic or logits of one; tests/test_gan.py
         "gan.compute_gradient_penalty", "gan.compute_critic_loss", "gan.compute_generator_loss", "gan.compute_gan_losses",

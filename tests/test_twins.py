@@ -112,6 +112,20 @@ CASES: dict[str, list[tuple[tuple, dict]]] = {
     "audiomap_lib.attention.compute_sinusoidal_positions": [
         ((60, 16), {}), ((5, 2), {"dtype": torch.float64}), ((7, 8), {"base": 100.0}),
     ],
+    "audiomap_lib.conv.fft_convolve": [
+        ((torch.randn(300, generator=_g(70)), torch.randn(31, generator=_g(71))), {}),
+        ((torch.randn(64, generator=_g(72), dtype=torch.float64), torch.randn(64, generator=_g(73), dtype=torch.float64)), {}),
+        ((torch.randn(100, generator=_g(74)), torch.randn(9, generator=_g(75))), {"circular": True}),
+    ],
+    "audiomap_lib.attention.multi_head_attention": [
+        ((torch.randn(2, 5, 8, generator=_g(80)), torch.randn(2, 7, 8, generator=_g(81)), torch.randn(2, 7, 8, generator=_g(82)),
+          2, torch.randn(24, 8, generator=_g(83)), torch.randn(24, generator=_g(84)), torch.randn(8, 8, generator=_g(85)),
+          torch.randn(8, generator=_g(86))), {}),
+        ((torch.randn(1, 4, 6, generator=_g(87), dtype=torch.float64), torch.randn(1, 4, 6, generator=_g(88), dtype=torch.float64),
+          torch.randn(1, 4, 6, generator=_g(89), dtype=torch.float64), 3, torch.randn(18, 6, generator=_g(90), dtype=torch.float64),
+          None, torch.randn(6, 6, generator=_g(91), dtype=torch.float64), None),
+         {"mask": torch.tensor([[True, True, False, False]])}),
+    ],
     "audiomap_lib.style.compute_gram": [
         ((torch.randn(6, 40, generator=_g(60)),), {}),
         ((torch.randn(2, 3, 5, 7, generator=_g(61), dtype=torch.float64),), {}),

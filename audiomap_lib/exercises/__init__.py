@@ -8,7 +8,8 @@ shapes and values. A grader never raises: an error inside the learner's code is
 reported in the result.
 
 One module per chapter, named like the library module the chapter builds
-(``exercises.conv`` for Chapter 3, ``exercises.rnn`` for Chapter 4, ...), each
+(``exercises.digital`` for Chapter 1, ``exercises.spectral`` for Chapter 2, ``exercises.conv`` for
+Chapter 3, ``exercises.rnn`` for Chapter 4, ...), each
 holding its ``grade_*`` functions and worked ``solution_*`` functions; the
 shared framework (:class:`ExerciseResult`, :func:`run_cases`,
 :func:`compare_values`, :func:`register`) is in :mod:`.core`. Everything is
@@ -19,17 +20,21 @@ solution passes its grader. (Graders are not named ``check_``: across the course
 """
 from __future__ import annotations
 
-from . import attention, cnn, conv, core, gan, rnn, style
+from . import attention, cnn, conv, core, digital, gan, rnn, spectral, style
 from .attention import *  # noqa: F401,F403
 from .cnn import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .core import *  # noqa: F401,F403
+from .digital import *  # noqa: F401,F403
 from .gan import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
+from .spectral import *  # noqa: F401,F403
 from .style import *  # noqa: F401,F403
 
 __all__ = [
     *core.__all__,
+    *digital.__all__,
+    *spectral.__all__,
     *conv.__all__,
     *rnn.__all__,
     *attention.__all__,

@@ -1,0 +1,136 @@
+"""Chapter 2 (spectrograms): exercises with automatic checks and worked solutions."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from .core import Case, ExerciseResult, _rand, register, run_cases
+
+__all__ = [
+    "grade_frame_count",
+    "grade_bin_frequencies",
+    "grade_hann_window",
+    "grade_dft",
+    "grade_hz_to_mel_htk",
+    "solution_frame_count",
+    "solution_bin_frequencies",
+    "solution_hann_window",
+    "solution_dft",
+    "solution_hz_to_mel_htk",
+]
+
+
+# ---- Exercise "frame_count"
+
+
+def solution_frame_count(n_samples: int, n_fft: int, hop_length: int, center: bool = True) -> int:
+    """Frames of an STFT: centred frames pad n_fft // 2 samples on each side first."""
+    if center:
+        n_samples += 2 * (n_fft // 2)
+    return 1 + (n_samples - n_fft) // hop_length
+
+
+@register("frame_count", 2, solution_frame_count, "how many frames an STFT has")
+def grade_frame_count(fn: Callable[..., int]) -> ExerciseResult:
+    """Grade ``fn(n_samples, n_fft, hop_length, center=True)`` against the shape of ``torch.stft``."""
+    cases = []
+    for n, n_fft, hop, center in [(16000, 512, 160, True), (16000, 512, 160, False), (1000, 256, 100, True),
+                                  (1000, 256, 100, False), (513, 512, 1, False), (44100, 2048, 512, True)]:
+        frames = torch.stft(torch.zeros(n), n_fft, hop, window=torch.hann_window(n_fft), center=center,
+                            return_complex=True).shape[-1]
+        cases.append(Case(f"{n} samples, n_fft {n_fft}, hop {hop}, center={center}", (n, n_fft, hop, center), expected=frames))
+    return run_cases("frame_count", fn, cases,
+                     hint="a frame fits when its last sample is inside the signal; centring adds n_fft // 2 samples on both sides")
+
+
+# ---- Exercise "bin_frequencies"
+
+
+def solution_bin_frequencies(n_fft: int, sr: int) -> torch.Tensor:
+    """Centre frequency (Hz) of each of the n_fft // 2 + 1 bins of a real FFT: k * sr / n_fft."""
+    return torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sr / n_fft
+
+
+@register("bin_frequencies", 2, solution_bin_frequencies, "the frequency of each FFT bin")
+def grade_bin_frequencies(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(n_fft, sr)`` -> ``(n_fft // 2 + 1,)`` Hz against ``numpy.fft.rfftfreq``."""
+    cases = [Case(f"n_fft {n}, {sr} Hz", (n, sr), expected=torch.from_numpy(np.fft.rfftfreq(n, 1 / sr)))
+             for n, sr in [(512, 16000), (8, 8000), (1024, 22050), (9, 1000)]]
+    return run_cases("bin_frequencies", fn, cases,
+                     hint="n_fft // 2 + 1 bins from 0 Hz up to sr / 2 (for an even n_fft), sr / n_fft apart")
+
+
+# ---- Exercise "hann_window"
+
+
+def solution_hann_window(length: int) -> torch.Tensor:
+    """The periodic Hann window (as torch.hann_window): 0.5 - 0.5 cos(2 pi n / length)."""
+    n = torch.arange(length, dtype=torch.float64)
+    return 0.5 - 0.5 * torch.cos(2 * math.pi * n / length)
+
+
+@register("hann_window", 2, solution_hann_window, "the periodic Hann window")
+def grade_hann_window(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(length)`` against ``torch.hann_window(length)`` (periodic, as the STFT uses)."""
+    cases = [Case(f"length {n}", (n,), expected=torch.hann_window(n, dtype=torch.float64)) for n in (4, 8, 400, 513)]
+    return run_cases("hann_window", fn, cases,
+                     hint="the periodic window divides by length, not length - 1: its last sample is not 0, so overlapping "
+                          "windows add up to a constant")
+
+
+# ---- Exercise "dft"
+
+
+def solution_dft(x: torch.Tensor) -> torch.Tensor:
+    """The one-sided DFT of a real signal x (N,) as a matrix product: X[k] = sum_n x[n] exp(-2 pi i k n / N)."""
+    n = x.shape[-1]
+    k = torch.arange(n // 2 + 1, dtype=torch.float64)[:, None]
+    t = torch.arange(n, dtype=torch.float64)[None, :]
+    basis = torch.exp(-2j * math.pi * k * t / n)
+    return basis @ x.to(torch.complex128)
+
+
+@register("dft", 2, solution_dft, "the discrete Fourier transform from its definition")
+def grade_dft(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(x (N,))`` -> complex ``(N // 2 + 1,)`` against ``torch.fft.rfft``."""
+    impulse = torch.zeros(8, dtype=torch.float64)
+    impulse[0] = 1.0
+    tone = torch.cos(2 * math.pi * 3 * torch.arange(16, dtype=torch.float64) / 16)
+    x = _rand(33, seed=11)
+    cases = [Case("an impulse: every bin 1", (impulse,), expected=torch.fft.rfft(impulse)),
+             Case("a cosine of 3 cycles: bin 3 holds N / 2", (tone,), expected=torch.fft.rfft(tone)),
+             Case("random, odd length", (x,), expected=torch.fft.rfft(x))]
+
+    def compare(expected: torch.Tensor, got: object) -> str | None:
+        if not isinstance(got, torch.Tensor) or not got.is_complex():
+            return f"expected a complex tensor, got {type(got).__name__} {getattr(got, 'dtype', '')}"
+        if got.shape != expected.shape:
+            return f"wrong shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}"
+        err = float((got.to(torch.complex128) - expected).abs().max())
+        return None if err < 1e-6 * max(1.0, float(expected.abs().max())) else f"values differ by up to {err:.3g}"
+
+    return run_cases("dft", fn, cases, compare=compare,
+                     hint="one row of the basis per bin k = 0 .. N // 2, exp(-2j pi k n / N) with a minus sign")
+
+
+# ---- Exercise "hz_to_mel_htk"
+
+
+def solution_hz_to_mel_htk(freq_hz: torch.Tensor) -> torch.Tensor:
+    """The HTK mel scale: 2595 log10(1 + f / 700)."""
+    return 2595.0 * torch.log10(1.0 + freq_hz / 700.0)
+
+
+@register("hz_to_mel_htk", 2, solution_hz_to_mel_htk, "hertz to mels (the HTK formula)")
+def grade_hz_to_mel_htk(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(freq_hz (N,))`` against ``librosa.hz_to_mel(..., htk=True)``."""
+    import librosa
+
+    f = torch.tensor([0.0, 100.0, 700.0, 1000.0, 4000.0, 8000.0], dtype=torch.float64)
+    g = torch.linspace(20.0, 11025.0, 30, dtype=torch.float64)
+    cases = [Case("round numbers", (f,), expected=torch.from_numpy(librosa.hz_to_mel(f.numpy(), htk=True))),
+             Case("20 Hz to 11 kHz", (g,), expected=torch.from_numpy(librosa.hz_to_mel(g.numpy(), htk=True)))]
+    return run_cases("hz_to_mel_htk", fn, cases, hint="1000 Hz is close to 1000 mel; use log10, not the natural log")
