@@ -166,13 +166,57 @@ def compute_stft(
 def compute_istft(
     stft: torch.Tensor, n_fft: int, hop_length: int, window: str = "hann", length: int | None = None
 ) -> torch.Tensor:
-    """Inverse STFT (weighted overlap-add), via :func:`torch.istft`.
+    """Inverse STFT from scratch: inverse FFT of each frame, window, overlap-add (Chapter 2).
+
+    Each frame ``m`` is brought back with the inverse real FFT, multiplied by the window again
+    and added at sample ``m * hop_length``; the sum is divided by the overlap-added squared
+    window ``sum_m w[n - m H]^2`` (weighted overlap-add). That envelope must not vanish
+    anywhere (the "NOLA" condition: the windows must overlap); for a periodic Hann window and a
+    hop of ``n_fft / 4`` it is constant (1.5), which is the overlap-add condition. The centre
+    padding of :func:`compute_stft` is removed. Equals :func:`torch.istft` with the same window
+    and ``center=True``.
+
+    Args:
+        stft: complex ``(..., n_fft // 2 + 1, n_frames)``.
+        n_fft, hop_length: as given to :func:`compute_stft`.
+        window: a name for :func:`make_window`.
+        length: the length of the result in samples (cut, or padded with zeros at the end);
+            ``None``: ``(n_frames - 1) * hop_length``.
 
     Returns:
-        ``float32`` tensor of shape ``(..., samples)``.
+        real tensor of shape ``(..., samples)`` (``float32`` for ``complex64`` input).
+
+    Raises:
+        ValueError: the bins do not match ``n_fft``, or the windows leave gaps (NOLA fails).
     """
-    w = make_window(n_fft, window).to(stft.device)
-    return torch.istft(stft, n_fft, hop_length, window=w, center=True, length=length)
+    if not isinstance(stft, torch.Tensor) or not stft.is_complex():
+        raise TypeError("stft must be a complex tensor from compute_stft")
+    n_fft = check_positive_int(n_fft, "n_fft")
+    hop = check_positive_int(hop_length, "hop_length")
+    if stft.ndim < 2 or stft.shape[-2] != n_fft // 2 + 1:
+        raise ValueError(f"stft must have n_fft//2+1={n_fft // 2 + 1} frequency bins (dim -2); got shape {tuple(stft.shape)}")
+    real_dtype = stft.real.dtype
+    w = make_window(n_fft, window).to(device=stft.device, dtype=real_dtype)
+    lead, n_frames = stft.shape[:-2], stft.shape[-1]
+    frames = torch.fft.irfft(stft.transpose(-1, -2), n=n_fft, dim=-1) * w  # (..., n_frames, n_fft)
+    total = n_fft + hop * (n_frames - 1)
+
+    def overlap_add(blocks: torch.Tensor) -> torch.Tensor:  # (B, n_frames, n_fft) -> (B, total)
+        return torch.nn.functional.fold(blocks.transpose(1, 2), output_size=(1, total), kernel_size=(1, n_fft),
+                                        stride=(1, hop))[:, 0, 0]
+
+    y = overlap_add(frames.reshape(-1, n_frames, n_fft))
+    envelope = overlap_add((w ** 2).expand(1, n_frames, n_fft))[0]
+    pad = n_fft // 2
+    end = total - pad if length is None else min(total, pad + check_positive_int(length, "length"))
+    y, envelope = y[:, pad:end], envelope[pad:end]
+    if envelope.numel() and float(envelope.min()) < 1e-11:
+        raise ValueError(f"the windows leave gaps: with n_fft={n_fft} and hop_length={hop} the overlap-added squared "
+                         f"window reaches {float(envelope.min()):.1e} (NOLA fails); use a smaller hop")
+    y = y / envelope
+    if length is not None and y.shape[-1] < length:
+        y = torch.nn.functional.pad(y, (0, length - y.shape[-1]))
+    return y.reshape(*lead, y.shape[-1])
 
 
 def compute_magnitude(stft: torch.Tensor, power: float = 1.0) -> torch.Tensor:

@@ -402,3 +402,26 @@ def test_mel_filterbank_is_the_transforms_filterbank() -> None:
         spectral.make_mel_filterbank(0, SR)
     with pytest.raises(ValueError, match="f_min < f_max"):
         spectral.make_mel_filterbank(40, SR, f_min=9000.0)
+
+
+@pytest.mark.parametrize("n_fft, hop, length", [(512, 128, None), (400, 100, 4000), (256, 64, 6000), (512, 256, None)])
+def test_compute_istft_equals_torch_istft_in_values_and_gradients(n_fft: int, hop: int, length: int | None) -> None:
+    x = torch.randn(2, 4500, generator=_g(7), dtype=torch.float64)
+    X = spectral.compute_stft(x.float(), n_fft, hop).to(torch.complex128).requires_grad_(True)
+    ours = spectral.compute_istft(X, n_fft, hop, length=length)
+    ref = torch.istft(X, n_fft, hop, window=torch.hann_window(n_fft, dtype=torch.float64), length=length)
+    torch.testing.assert_close(ours, ref)
+    weights = torch.cos(torch.arange(ours.numel(), dtype=torch.float64)).reshape(ours.shape)
+    (g_ours,) = torch.autograd.grad((ours * weights).sum(), X)
+    (g_ref,) = torch.autograd.grad((ref * weights).sum(), X)
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-5, atol=1e-6)  # the last frame differs by ~1e-6 when padded to length
+
+
+def test_compute_istft_refuses_windows_that_leave_gaps() -> None:
+    X = spectral.compute_stft(torch.randn(3000, generator=_g(8)), 256, 256)
+    with pytest.raises(ValueError, match="NOLA"):
+        spectral.compute_istft(X, 256, 256)
+    with pytest.raises(ValueError, match="frequency bins"):
+        spectral.compute_istft(X, 512, 128)
+    with pytest.raises(TypeError, match="complex"):
+        spectral.compute_istft(X.abs(), 256, 64)

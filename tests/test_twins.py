@@ -112,6 +112,12 @@ CASES: dict[str, list[tuple[tuple, dict]]] = {
     "audiomap_lib.attention.compute_sinusoidal_positions": [
         ((60, 16), {}), ((5, 2), {"dtype": torch.float64}), ((7, 8), {"base": 100.0}),
     ],
+    "audiomap_lib.spectral.compute_istft": [
+        ((torch.stft(torch.randn(3000, generator=_g(92)), 512, 128, window=torch.hann_window(512), return_complex=True), 512, 128),
+         {}),
+        ((torch.stft(torch.randn(2, 2000, generator=_g(93), dtype=torch.float64), 256, 64,
+                     window=torch.hann_window(256, dtype=torch.float64), return_complex=True), 256, 64), {"length": 2000}),
+    ],
     "audiomap_lib.conv.fft_convolve": [
         ((torch.randn(300, generator=_g(70)), torch.randn(31, generator=_g(71))), {}),
         ((torch.randn(64, generator=_g(72), dtype=torch.float64), torch.randn(64, generator=_g(73), dtype=torch.float64)), {}),
