@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import compute_masked_mean
+from .attention import compute_masked_mean, make_length_mask
 from .io import check_batch, check_sample_rate, resample
 from .utils import check_positive_int
 
@@ -317,9 +317,29 @@ class RawAudioCNN(nn.Module):
             Logits ``(B, n_classes)``.
         """
         x, lengths = self.compute_input(waveforms, lengths)
-        h = self.stages(x)
-        frames = compute_output_lengths(lengths, self._layers).clamp(max=h.shape[-1])
+        h, frames = self._run_stages(x, lengths)
         return self.head(_masked_mean(h, frames))
+
+    def _run_stages(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The stages, with every step past a clip's end set to zero after each layer.
+
+        BatchNorm maps padding zeros to non-zero values, and a padded convolution would read them
+        at a clip's last real steps, where a clip alone reads zeros. With the mask, a clip's logits
+        are the same alone or padded in any batch (``tests/test_cnn.py``); for clips of full length
+        the mask is all ones and changes nothing. Returns ``(h, frames)``: the last stage's output
+        and its real length per clip (:func:`compute_output_lengths`).
+        """
+        specs = iter(self._layers)
+        frames = lengths
+        for block in self.stages:
+            for layer in cast(nn.Sequential, block):
+                x = layer(x)
+                if isinstance(layer, (nn.Conv1d, nn.MaxPool1d, LogEnergyPool)):  # FramedConv1d is a Conv1d
+                    k, s, p = next(specs)
+                    frames = (torch.div(frames + 2 * p - k, s, rounding_mode="floor") + 1).clamp_min(1)
+                keep = make_length_mask(frames.clamp(1, x.shape[-1]), x.shape[-1]).to(x.dtype)
+                x = x * keep.unsqueeze(1)
+        return x, frames.clamp(1, x.shape[-1])
 
 
 MAX_PARAMETERS = 100_000_000
@@ -384,6 +404,24 @@ class _LogMelBase(nn.Module):
         _check_long_enough(waveforms, self.min_input_samples, self)
         return self.front_end(waveforms, lengths)  # (B, n_mels, F), frames (B,)
 
+    def _run_body(self, x: torch.Tensor, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The conv blocks, with every frame past a clip's end set back to zero after each block.
+
+        BatchNorm maps a zero (padding) to a non-zero value, and the next 3-tap convolution would
+        read it at a clip's last real frame; a clip alone reads the convolution's zero padding
+        there instead. Zeroing the padded frames after each block makes a clip's logits the same
+        alone or padded in any batch (``tests/test_cnn.py``). Returns ``(h, frames)`` after the
+        last block; time is the last axis of ``x``.
+        """
+        layers = list(self.body)
+        for i in range(0, len(layers), 4):  # conv, norm, ReLU, pool
+            for layer in layers[i:i + 4]:
+                x = layer(x)
+            frames = torch.div(frames, 2, rounding_mode="floor")
+            keep = make_length_mask(frames.clamp(max=x.shape[-1]), x.shape[-1]).to(x.dtype)  # (B, T')
+            x = x * keep.view(keep.shape[0], *([1] * (x.ndim - 2)), keep.shape[1])
+        return x, frames.clamp(1, x.shape[-1])
+
 
 class LogMelCNN2d(_LogMelBase):
     """A 2-D CNN over log-mel spectrograms: the "spectrogram as an image" baseline (Chapter 6).
@@ -409,8 +447,7 @@ class LogMelCNN2d(_LogMelBase):
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, n_classes)`` for waveforms ``(B, 1, T)`` at ``input_sr``."""
         feats, frames = self._features(waveforms, lengths)  # (B, n_mels, F)
-        h = self.body(feats.unsqueeze(1))  # (B, C, n_mels / 2^blocks, F / 2^blocks)
-        frames = torch.div(frames, 2 ** self.blocks, rounding_mode="floor").clamp(1, h.shape[-1])
+        h, frames = self._run_body(feats.unsqueeze(1), frames)  # (B, C, n_mels / 2^blocks, F / 2^blocks)
         return self.head(_masked_mean(h.mean(2), frames))
 
 
@@ -437,6 +474,5 @@ class LogMelCNN1d(_LogMelBase):
     def forward(self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(B, n_classes)`` for waveforms ``(B, 1, T)`` at ``input_sr``."""
         feats, frames = self._features(waveforms, lengths)  # (B, n_mels, F)
-        h = self.body(feats)
-        frames = torch.div(frames, 2 ** self.blocks, rounding_mode="floor").clamp(1, h.shape[-1])
+        h, frames = self._run_body(feats, frames)
         return self.head(_masked_mean(h, frames))

@@ -207,3 +207,31 @@ def test_each_profile_keeps_its_own_saved_classifier(tmp_path, monkeypatch) -> N
     monkeypatch.setenv("AUDIOMAP_PROFILE", "standard")
     _, meta = hub.load_digit_classifier()
     assert meta["profile"] == "standard"
+
+
+@pytest.mark.parametrize("make", [
+    lambda: cnn.LogMelCNN1d(n_classes=5, channels=8, blocks=3, input_sr=16000),
+    lambda: cnn.LogMelCNN2d(n_classes=5, channels=4, blocks=3, input_sr=16000),
+    lambda: cnn.RawAudioCNN("m3", n_classes=5, channels=8, input_sr=16000),
+    lambda: cnn.RawAudioCNN("m5", n_classes=5, channels=8, input_sr=16000),
+    lambda: cnn.RawAudioCNN("m11", n_classes=5, channels=8, input_sr=16000),
+    lambda: cnn.RawAudioCNN("m5", n_classes=5, channels=8, input_sr=16000, first_activation="log_energy"),
+], ids=["logmel-1d", "logmel-2d", "m3", "m5", "m11", "m5-log-energy"])
+def test_a_clip_gets_the_same_logits_alone_or_padded_in_a_batch(make) -> None:
+    """The lengths are used, not ignored: padding changes nothing (the mistake of seed 002)."""
+    torch.manual_seed(0)
+    model = make()
+    model.train()
+    g = torch.Generator().manual_seed(1)
+    for _ in range(3):  # BatchNorm statistics that map padding zeros to non-zero values
+        model(torch.randn(8, 1, 16000, generator=g) * 0.1, torch.full((8,), 16000))
+    model.eval()
+    short, long = torch.randn(1, 1, 9137, generator=g) * 0.1, torch.randn(1, 1, 16000, generator=g) * 0.1
+    batch = torch.cat([torch.nn.functional.pad(short, (0, 16000 - 9137)), long])
+    with torch.no_grad():
+        alone = model(short, torch.tensor([9137]))
+        together = model(batch, torch.tensor([9137, 16000]))
+        ignored = model(batch, torch.tensor([16000, 16000]))  # lengths ignored: the zeros count
+    torch.testing.assert_close(together[0], alone[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(together[1], model(long, torch.tensor([16000]))[0], rtol=1e-5, atol=1e-6)
+    assert float((ignored[0] - alone[0]).abs().max()) > 1e-3
