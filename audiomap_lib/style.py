@@ -359,6 +359,10 @@ class ClassifierFeatures(nn.Module):
             self.model(x[None, None], torch.tensor([x.shape[-1]]))
         finally:
             hook.remove()
+        if not captured:
+            children = [f"{self.layer}.{n}" for n, _ in self._module.named_children()][:4]
+            raise ValueError(f"layer {self.layer!r} is not called in the model's forward pass (its parts are run one by "
+                             f"one); name one of them instead, e.g. {children}")
         out = captured[0][0]
         return out.reshape(out.shape[0], -1)
 
