@@ -22,9 +22,11 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import audiomap_execution  # noqa: E402
 
 
-async def _reply_wait_s(timeout_s: float) -> float | None:
+async def _reply_wait_s(timeout_s: float, block_s: float = 0.5) -> float | None:
     """Seconds until the shell poll returns the reply, after a blocking send drained its wake-up.
 
+    The event loop is blocked for ``block_s`` seconds so that the reply lands in the socket
+    meanwhile; a loaded machine (tests in parallel) may need longer for the kernel to answer.
     ``None`` when the poll raised ``Empty`` (no reply found at all).
     """
     from queue import Empty
@@ -48,7 +50,7 @@ async def _reply_wait_s(timeout_s: float) -> float | None:
         poll = asyncio.ensure_future(kc.shell_channel.get_msg(timeout=timeout_s))
         for _ in range(5):
             await asyncio.sleep(0)  # the poll is registered with the event loop
-        time.sleep(0.5)  # block the loop: the reply lands in the socket meanwhile
+        time.sleep(block_s)  # block the loop: the reply lands in the socket meanwhile
         # a second sender on the same socket, as nbclient's OutputWidget: Session.send (blocking shadow)
         kc.session.send(kc.shell_channel.socket, kc.session.msg("comm_info_request", {}))
         try:
@@ -76,8 +78,10 @@ def test_stock_client_loses_the_reply_until_its_timeout() -> None:
 
     if getattr(AsyncZMQSocketChannel.get_msg, "_audiomap_sliced", False):
         pytest.skip("the fix is already installed in this process")
-    wait = _run(_reply_wait_s(timeout_s=3.0))
-    assert wait is not None and wait >= 2.9, f"the reply came after {wait} s"
+    # the loop is blocked for 2 s, so that even on a loaded machine the kernel's reply lands in the
+    # socket before the loop runs again (with 0.5 s it once arrived late, and the race did not occur)
+    wait = _run(_reply_wait_s(timeout_s=5.0, block_s=2.0))
+    assert wait is not None and wait >= 4.9, f"the reply came after {wait} s"
 
 
 def test_fixed_client_finds_the_reply_at_once() -> None:
