@@ -11,14 +11,15 @@ module                       what it holds                               chapter
 ``audiomap_lib.io``          read / write / check / shape waveforms      1
 ``audiomap_lib.signals``     sines, chirps, harmonic tones, noise        1
 ``audiomap_lib.digital``     sampling, quantisation, mu-law, SNR         1
-``audiomap_lib.spectral``    STFT, mel, MFCC, Griffin-Lim                2
+``audiomap_lib.spectral``    STFT, mel, MFCC, Griffin-Lim, constant-Q    2
 ``audiomap_lib.plots``       every plot: signals, training, filter banks 1-6
 ``audiomap_lib.players``     grids of audio players for notebooks        1, 2
+``audiomap_lib.widgets``     precomputed sliders and menus (no kernel)   1-3, 6, 8
 ``audiomap_lib.data``        offline corpora, downloads, Datasets        1+
 ``audiomap_lib.conv``        conv1d from scratch, FIR filters            3
-``audiomap_lib.rnn``         RNN and GRU from scratch                    4
+``audiomap_lib.rnn``         RNN, GRU and LSTM from scratch              4
 ``audiomap_lib.attention``   masks, additive and dot-product attention   5
-``audiomap_lib.models``      log-mel front end, GRU classifier           4, 5
+``audiomap_lib.models``      log-mel front end, recurrent classifier     4, 5
 ``audiomap_lib.training``    trainers (package): shared core, resumable  4-8
                              states, metrics, classifier ``fit``,
                              WGAN-GP (7); room for input optimisation (8)
@@ -28,7 +29,8 @@ module                       what it holds                               chapter
                              load, predict, probabilities + embeddings
 ``audiomap_lib.augment``     waveform augmentations                      6
 ``audiomap_lib.gan``         WaveGAN, losses, scores, runs (package)     7
-``audiomap_lib.exercises``   exercise checks, one module per chapter     3+
+``audiomap_lib.style``       Gram matrices, style transfer, textures     8
+``audiomap_lib.exercises``   exercise checks, one module per chapter     1+
 ===========================  ==========================================  =========
 
 Sub-modules are imported on demand (``from audiomap_lib import spectral``).

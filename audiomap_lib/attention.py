@@ -16,6 +16,9 @@ boolean tensor that is ``True`` where a key may be attended to (a real frame) an
   on its own slice of learned projections, equal to ``torch.nn.MultiheadAttention``;
 * :func:`compute_sinusoidal_positions` -- the Transformer's positional encoding, which gives
   attention the order of its inputs back;
+* :func:`transformer_encoder_layer` -- one Transformer encoder layer (self-attention and a
+  feed-forward network, each with a residual connection and layer normalisation), equal to
+  ``torch.nn.TransformerEncoderLayer``; :class:`TransformerEncoderLayer` holds its weights;
 * :class:`AdditiveAttention` and :class:`AttentionPooling` -- the same as ``nn.Module``\\ s,
   the latter pooling a sequence of states into one vector for classification.
 """
@@ -27,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .utils import check_non_negative_int, check_tensor, promote_floats
+from .utils import check_non_negative_int, check_positive_int, check_real, check_tensor, promote_floats
 
 __all__ = [
     "make_length_mask",
@@ -37,9 +40,15 @@ __all__ = [
     "scaled_dot_product_attention",
     "multi_head_attention",
     "compute_sinusoidal_positions",
+    "TRANSFORMER_ACTIVATIONS",
+    "transformer_encoder_layer",
     "AdditiveAttention",
     "AttentionPooling",
+    "TransformerEncoderLayer",
 ]
+
+TRANSFORMER_ACTIVATIONS: tuple[str, ...] = ("relu", "gelu")
+"""The non-linearities of the feed-forward network of :func:`transformer_encoder_layer` (PyTorch's two)."""
 
 
 def make_length_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
@@ -321,6 +330,135 @@ def compute_sinusoidal_positions(n_positions: int, d_model: int, base: float = 1
     return pe.to(dtype)
 
 
+def transformer_encoder_layer(
+    x: torch.Tensor,
+    n_heads: int,
+    in_proj_weight: torch.Tensor,
+    in_proj_bias: torch.Tensor | None,
+    out_proj_weight: torch.Tensor,
+    out_proj_bias: torch.Tensor | None,
+    linear1_weight: torch.Tensor,
+    linear1_bias: torch.Tensor | None,
+    linear2_weight: torch.Tensor,
+    linear2_bias: torch.Tensor | None,
+    norm1_weight: torch.Tensor,
+    norm1_bias: torch.Tensor | None,
+    norm2_weight: torch.Tensor,
+    norm2_bias: torch.Tensor | None,
+    mask: torch.Tensor | None = None,
+    norm_first: bool = False,
+    activation: str = "relu",
+    eps: float = 1e-5,
+    dropout: float = 0.0,
+    training: bool = False,
+) -> torch.Tensor:
+    """One Transformer encoder layer (Vaswani et al. 2017) from :func:`multi_head_attention` (Chapter 5).
+
+    Self-attention (every frame queries every real frame) and a two-layer feed-forward network
+    applied to each frame alone, ``FF(z) = W_2 act(W_1 z + b_1) + b_2``; each is a residual
+    branch with layer normalisation ``LN``, after the sum (``norm_first=False``, the original
+    "post-norm" layer) or before the branch (``norm_first=True``, "pre-norm")::
+
+        post-norm:  y = LN_1(x + SA(x));      out = LN_2(y + FF(y))
+        pre-norm:   y = x + SA(LN_1(x));      out = y + FF(LN_2(y))
+
+    The weights have the names and layout of ``torch.nn.TransformerEncoderLayer``'s
+    ``state_dict`` (``self_attn.in_proj_weight`` is ``in_proj_weight`` here, ``linear1.weight``
+    is ``linear1_weight`` ...), and the result equals ``nn.TransformerEncoderLayer(E, n_heads,
+    F, batch_first=True)`` with the same weights, ``activation`` and ``norm_first``, without
+    dropout (``dropout=0.0`` or in ``eval()`` mode).
+
+    Args:
+        x: frames ``(B, T, E)``.
+        n_heads: attention heads; must divide ``E``.
+        in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias: the self-attention's
+            weights, as :func:`multi_head_attention`: ``(3E, E)``, ``(3E,)``, ``(E, E)``, ``(E,)``.
+        linear1_weight, linear1_bias: ``(F, E)`` and ``(F,)``, ``F`` the feed-forward width.
+        linear2_weight, linear2_bias: ``(E, F)`` and ``(E,)``.
+        norm1_weight, norm1_bias, norm2_weight, norm2_bias: the layer norms' scales and shifts, ``(E,)``.
+            Every bias may be ``None`` (PyTorch's ``bias=False``).
+        mask: boolean ``(B, T)``, ``True`` on real frames (:func:`make_length_mask`); no frame
+            attends to padding. PyTorch's ``src_key_padding_mask`` is its negation. ``None``: all real.
+        norm_first: pre-norm (``True``) or post-norm (``False``, PyTorch's default).
+        activation: one of :data:`TRANSFORMER_ACTIVATIONS`.
+        eps: the layer norms' epsilon (> 0).
+        dropout: probability in ``[0, 1)`` of dropping a value at PyTorch's three places (the
+            attention branch, after the activation, the feed-forward branch); only with ``training``.
+            (PyTorch's layer also drops attention weights; this one does not.)
+        training: apply ``dropout``.
+
+    Returns:
+        ``(B, T, E)``: one vector per frame (padded frames get values too, computed from the
+        real frames only; pool them away with :func:`compute_masked_mean`).
+
+    Raises:
+        ValueError: shapes that do not fit together, an unknown ``activation``, a bad ``eps`` or
+            ``dropout``; the message names the argument.
+    """
+    x = check_tensor(x, "x", ndim=3, shape="(B, T, E)")
+    e = x.shape[-1]
+    names = ("in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias", "linear1_weight", "linear1_bias",
+             "linear2_weight", "linear2_bias", "norm1_weight", "norm1_bias", "norm2_weight", "norm2_bias")
+    given = (in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, linear1_weight, linear1_bias,
+             linear2_weight, linear2_bias, norm1_weight, norm1_bias, norm2_weight, norm2_bias)
+    w1 = check_tensor(linear1_weight, "linear1_weight", ndim=2, shape="(F, E)")
+    f = w1.shape[0]
+    wanted = {"in_proj_weight": (3 * e, e), "in_proj_bias": (3 * e,), "out_proj_weight": (e, e), "out_proj_bias": (e,),
+              "linear1_weight": (f, e), "linear1_bias": (f,), "linear2_weight": (e, f), "linear2_bias": (e,),
+              "norm1_weight": (e,), "norm1_bias": (e,), "norm2_weight": (e,), "norm2_bias": (e,)}
+    weights: dict[str, torch.Tensor | None] = {}
+    for name, value in zip(names, given):
+        if value is None:
+            if name.endswith("_weight"):
+                raise ValueError(f"{name} must be a tensor of shape {wanted[name]}; got None")
+            weights[name] = None
+            continue
+        t = check_tensor(value, name, ndim=len(wanted[name]), shape=str(wanted[name]))
+        if tuple(t.shape) != wanted[name]:
+            raise ValueError(f"{name} must have shape {wanted[name]} for x of shape {tuple(x.shape)} "
+                             f"(E={e}, F={f}); got {tuple(t.shape)}")
+        weights[name] = t
+    n_heads = check_non_negative_int(n_heads, "n_heads")
+    if n_heads < 1 or e % n_heads:
+        raise ValueError(f"n_heads must be a positive divisor of the embedding size E={e}; got {n_heads}")
+    if mask is not None:
+        mask = check_tensor(mask, "mask", kind="bool", ndim=2, shape="(B, T)")
+        if tuple(mask.shape) != tuple(x.shape[:2]):
+            raise ValueError(f"mask must have shape (B, T) = {tuple(x.shape[:2])}; got {tuple(mask.shape)}")
+    if not isinstance(norm_first, (bool, np.bool_)):
+        raise ValueError(f"norm_first must be True or False; got {norm_first!r}")
+    if not isinstance(activation, str) or activation not in TRANSFORMER_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {TRANSFORMER_ACTIVATIONS}; got {activation!r}")
+    eps = check_real(eps, "eps", 0.0, low_open=True)
+    p = check_real(dropout, "dropout", 0.0, 1.0, high_open=True)
+    if not isinstance(training, (bool, np.bool_)):
+        raise ValueError(f"training must be True or False; got {training!r}")
+    x, *tensors = promote_floats(x, *weights.values())
+    w = dict(zip(names, tensors))
+    act = torch.nn.functional.relu if activation == "relu" else torch.nn.functional.gelu
+
+    def drop(z: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.dropout(z, p, training=bool(training)) if p else z
+
+    def self_attention(z: torch.Tensor) -> torch.Tensor:
+        out, _ = multi_head_attention(z, z, z, n_heads, w["in_proj_weight"], w["in_proj_bias"],
+                                      w["out_proj_weight"], w["out_proj_bias"], mask=mask)
+        return drop(out)
+
+    def feed_forward(z: torch.Tensor) -> torch.Tensor:
+        hidden = drop(act(torch.nn.functional.linear(z, w["linear1_weight"], w["linear1_bias"])))  # (B, T, F)
+        return drop(torch.nn.functional.linear(hidden, w["linear2_weight"], w["linear2_bias"]))
+
+    def norm(z: torch.Tensor, i: int) -> torch.Tensor:
+        return torch.nn.functional.layer_norm(z, (e,), w[f"norm{i}_weight"], w[f"norm{i}_bias"], eps)
+
+    if norm_first:
+        x = x + self_attention(norm(x, 1))
+        return x + feed_forward(norm(x, 2))
+    x = norm(x + self_attention(x), 1)
+    return norm(x + feed_forward(x), 2)
+
+
 class AdditiveAttention(nn.Module):
     """:func:`additive_attention` with learned ``W_q``, ``W_k`` and ``v`` (Chapter 5).
 
@@ -391,3 +529,92 @@ class AttentionPooling(nn.Module):
         out, weights = scaled_dot_product_attention(q.unsqueeze(1), self.key_proj(states), states,
                                                     mask.unsqueeze(1))
         return out.squeeze(1), weights.squeeze(1)
+
+
+class _SelfAttentionWeights(nn.Module):
+    """The weights of ``nn.MultiheadAttention`` under its names (``in_proj_weight``, ``out_proj``), initialised as it does."""
+
+    def __init__(self, d_model: int, bias: bool) -> None:
+        super().__init__()
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model)) if bias else None
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        if self.out_proj.bias is not None:
+            nn.init.zeros_(self.out_proj.bias)
+
+
+class TransformerEncoderLayer(nn.Module):
+    """The weights of :func:`transformer_encoder_layer`, as an ``nn.Module`` (Chapter 5).
+
+    Parameters have the names of ``torch.nn.TransformerEncoderLayer`` (``self_attn.in_proj_weight``,
+    ``self_attn.out_proj.weight``, ``linear1.weight``, ``norm1.weight`` ...) and its initialisation,
+    so a PyTorch layer's ``state_dict`` loads into this one (:meth:`from_torch`). Inputs are
+    always batch-first.
+
+    Args:
+        d_model: the frame size ``E``.
+        n_heads: attention heads (a divisor of ``d_model``).
+        dim_feedforward: the feed-forward width ``F``.
+        dropout: as in :func:`transformer_encoder_layer`, during training only.
+        activation: one of :data:`TRANSFORMER_ACTIVATIONS`.
+        norm_first: pre-norm (``True``) or post-norm (``False``).
+        eps: the layer norms' epsilon.
+        bias: give every linear map and layer norm a bias (PyTorch's ``bias``).
+    """
+
+    def __init__(self, d_model: int, n_heads: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str = "relu", norm_first: bool = False, eps: float = 1e-5, bias: bool = True) -> None:
+        super().__init__()
+        d_model = check_positive_int(d_model, "d_model")
+        n_heads = check_positive_int(n_heads, "n_heads")
+        if d_model % n_heads:
+            raise ValueError(f"n_heads must divide d_model={d_model}; got {n_heads}")
+        dim_feedforward = check_positive_int(dim_feedforward, "dim_feedforward")
+        if not isinstance(activation, str) or activation not in TRANSFORMER_ACTIVATIONS:
+            raise ValueError(f"activation must be one of {TRANSFORMER_ACTIVATIONS}; got {activation!r}")
+        if not isinstance(norm_first, (bool, np.bool_)):
+            raise ValueError(f"norm_first must be True or False; got {norm_first!r}")
+        if not isinstance(bias, (bool, np.bool_)):
+            raise ValueError(f"bias must be True or False; got {bias!r}")
+        self.n_heads, self.activation, self.norm_first = n_heads, activation, bool(norm_first)
+        self.dropout = check_real(dropout, "dropout", 0.0, 1.0, high_open=True)
+        self.eps = check_real(eps, "eps", 0.0, low_open=True)
+        self.self_attn = _SelfAttentionWeights(d_model, bias)
+        self.linear1 = nn.Linear(d_model, dim_feedforward, bias=bias)
+        self.linear2 = nn.Linear(dim_feedforward, d_model, bias=bias)
+        self.norm1 = nn.LayerNorm(d_model, eps=self.eps, bias=bias)
+        self.norm2 = nn.LayerNorm(d_model, eps=self.eps, bias=bias)
+
+    @classmethod
+    def from_torch(cls, layer: nn.TransformerEncoderLayer) -> TransformerEncoderLayer:
+        """A copy of a ``torch.nn.TransformerEncoderLayer`` (its weights, dtype and device; ``relu``
+        or ``gelu``), which then computes what ``layer`` computes with ``batch_first=True``.
+
+        Raises:
+            TypeError: ``layer`` is not an ``nn.TransformerEncoderLayer``.
+            ValueError: its activation is neither ``relu`` nor ``gelu``.
+        """
+        if not isinstance(layer, nn.TransformerEncoderLayer):
+            raise TypeError(f"layer must be a torch.nn.TransformerEncoderLayer; got {type(layer).__name__}")
+        kind = getattr(layer, "activation_relu_or_gelu", 0)
+        if kind not in (1, 2):
+            raise ValueError(f"layer must use activation 'relu' or 'gelu'; got {layer.activation!r}")
+        weight = layer.self_attn.in_proj_weight
+        ours = cls(layer.self_attn.embed_dim, layer.self_attn.num_heads, layer.linear1.out_features,
+                   dropout=float(layer.dropout.p), activation=TRANSFORMER_ACTIVATIONS[kind - 1],
+                   norm_first=bool(layer.norm_first), eps=float(layer.norm1.eps),
+                   bias=layer.self_attn.in_proj_bias is not None)
+        ours.to(device=weight.device, dtype=weight.dtype)
+        ours.load_state_dict(layer.state_dict())
+        return ours
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, T, E)`` frames, ``mask`` ``(B, T)`` ``True`` on real frames -> ``(B, T, E)``."""
+        sa = self.self_attn
+        return transformer_encoder_layer(
+            x, self.n_heads, sa.in_proj_weight, sa.in_proj_bias, sa.out_proj.weight, sa.out_proj.bias,
+            self.linear1.weight, self.linear1.bias, self.linear2.weight, self.linear2.bias,
+            self.norm1.weight, self.norm1.bias, self.norm2.weight, self.norm2.bias, mask=mask,
+            norm_first=self.norm_first, activation=self.activation, eps=self.eps, dropout=self.dropout,
+            training=self.training)

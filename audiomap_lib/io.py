@@ -467,17 +467,23 @@ def pad_or_crop(
     return torch.nn.functional.pad(wav, (left, right))
 
 
-def trim_silence(waveform: torch.Tensor, sr: int, threshold_db: float = -40.0, frame_ms: float = 10.0) -> torch.Tensor:
-    """Cut leading and trailing silence with a frame-energy threshold (Chapter 1; the corpus builders).
+def trim_silence(waveform: torch.Tensor, sr: int, threshold_db: float = -40.0, frame_ms: float = 10.0,
+                 margin_ms: float = 0.0) -> torch.Tensor:
+    """Cut leading and trailing silence with a frame-energy threshold (Chapter 1; the corpus
+    builders; Chapter 6 cuts the digits to their words with a margin).
 
     A frame is *active* when its RMS lies within ``threshold_db`` of the loudest
-    frame; everything before the first and after the last active frame is cut.
+    frame; everything before the first and after the last active frame is cut,
+    except ``margin_ms`` of the clip's own samples on each side.
 
     Args:
         waveform: shape ``(samples,)``.
         sr: sample rate in Hz (sets the frame length).
         threshold_db: level in dB relative to the loudest frame (<= 0).
         frame_ms: frame length in milliseconds.
+        margin_ms: milliseconds of the clip kept before the first and after the last
+            active frame (>= 0). The margin is taken from the clip and never padded: near
+            the clip's start or end it is shorter.
 
     Returns:
         ``float32`` tensor of shape ``(kept_samples,)``; empty if all is silent.
@@ -486,7 +492,9 @@ def trim_silence(waveform: torch.Tensor, sr: int, threshold_db: float = -40.0, f
     sr = check_sample_rate(sr)
     threshold_db = check_real(threshold_db, "threshold_db", None, 0.0, unit="dB")
     frame_ms = check_real(frame_ms, "frame_ms", 0.0, low_open=True, unit="ms")
+    margin_ms = check_real(margin_ms, "margin_ms", 0.0, unit="ms")
     frame = max(1, int(sr * frame_ms / 1000))
+    margin = int(sr * margin_ms / 1000)
     n = waveform.shape[0]
     n_frames = -(-n // frame)
     frames = torch.nn.functional.pad(waveform, (0, n_frames * frame - n)).view(n_frames, frame)
@@ -494,4 +502,5 @@ def trim_silence(waveform: torch.Tensor, sr: int, threshold_db: float = -40.0, f
     if float(rms.max()) <= 1e-6:
         return waveform[:0]
     active = torch.nonzero(rms >= rms.max() * 10 ** (threshold_db / 20)).flatten()
-    return waveform[int(active[0]) * frame: min(n, (int(active[-1]) + 1) * frame)]
+    start, stop = int(active[0]) * frame, min(n, (int(active[-1]) + 1) * frame)
+    return waveform[max(0, start - margin): min(n, stop + margin)]

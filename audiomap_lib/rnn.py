@@ -18,8 +18,19 @@ weights of a ``torch.nn.RNN`` / ``torch.nn.GRU`` can be copied in directly:
   recurrent product, and ``h_t = (1 - z_t) * h_{t-1} + z_t * h~_t``;
 * :class:`ScratchGRU` -- a multi-layer GRU module built from :func:`gru_forward`
   whose weights can be copied from ``torch.nn.GRU`` (:meth:`ScratchGRU.from_torch`);
+* :func:`lstm_cell`, :func:`lstm_forward` -- PyTorch's LSTM (``W_ih`` stacks the input,
+  forget, cell and output rows ``[W_ii; W_if; W_ig; W_io]``)::
+
+      i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
+      f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf)
+      g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+      o_t = sigmoid(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+      c_t = f_t * c_{t-1} + i_t * g_t
+      h_t = o_t * tanh(c_t)
+
 * :func:`compute_state_gradient_norms` -- how much the last state depends on each
-  earlier input: the vanishing gradient, measured.
+  earlier input: the vanishing (and exploding) gradient, measured. The remedy for the
+  exploding one, gradient clipping, is :func:`audiomap_lib.training.core.clip_gradient_norm`.
 """
 from __future__ import annotations
 
@@ -39,6 +50,8 @@ __all__ = [
     "gru_cell_textbook",
     "convert_gru_weights_to_textbook",
     "ScratchGRU",
+    "lstm_cell",
+    "lstm_forward",
     "compute_state_gradient_norms",
 ]
 
@@ -326,3 +339,65 @@ def compute_state_gradient_norms(
         h = step(x[:, t], h)
     (grad,) = torch.autograd.grad(h.sum(), x)
     return grad.norm(dim=(0, 2)).detach()
+
+
+def lstm_cell(x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
+              b_ih: torch.Tensor | None = None, b_hh: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of PyTorch's LSTM, equal to ``torch.nn.LSTMCell`` (Chapter 4).
+
+    Args:
+        x: input ``(B, input_size)``; h: previous output state ``(B, hidden)``;
+        c: previous cell state ``(B, hidden)``.
+        w_ih: ``(4*hidden, input_size)`` = rows ``[W_ii; W_if; W_ig; W_io]`` (input, forget,
+            cell candidate, output); w_hh: ``(4*hidden, hidden)`` in the same order;
+        b_ih, b_hh: ``(4*hidden,)`` or ``None``.
+
+    Returns:
+        ``(h_new, c_new)``, each ``(B, hidden)``: ``c_new = f * c + i * g`` and
+        ``h_new = o * tanh(c_new)``.
+    """
+    x, h, w_ih, w_hh, b_ih, b_hh = _check_args(_STEP, x=x, h=h, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
+    _check_step(x, h, w_ih, w_hh, 4)
+    _check_biases(b_ih, b_hh, w_hh.shape[0])
+    c = check_tensor(c, "c", ndim=2, shape="(B, hidden)")
+    if c.shape != h.shape:
+        raise ValueError(f"c must have the shape of h {tuple(h.shape)}; got {tuple(c.shape)}")
+    c = c.to(h.dtype)
+    gates = x @ w_ih.T + h @ w_hh.T
+    if b_ih is not None:
+        gates = gates + b_ih
+    if b_hh is not None:
+        gates = gates + b_hh
+    i, f, g, o = gates.chunk(4, dim=1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_new), c_new
+
+
+def lstm_forward(x: torch.Tensor, h0: torch.Tensor | None, c0: torch.Tensor | None, w_ih: torch.Tensor,
+                 w_hh: torch.Tensor, b_ih: torch.Tensor | None = None, b_hh: torch.Tensor | None = None,
+                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """Run :func:`lstm_cell` over a sequence, as a one-layer ``torch.nn.LSTM(batch_first=True)`` (Chapter 4).
+
+    Args:
+        x: ``(B, T, input_size)``; h0, c0: ``(B, hidden)`` or ``None`` (zeros).
+        w_ih, w_hh, b_ih, b_hh: as :func:`lstm_cell`.
+
+    Returns:
+        ``(outputs, (h_last, c_last))``: every output state ``(B, T, hidden)`` and the last
+        output and cell states ``(B, hidden)`` each, as ``torch.nn.LSTM`` returns them (without
+        its layer dimension).
+    """
+    x, h0, w_ih, w_hh, b_ih, b_hh = _check_args(_SEQ, x=x, h0=h0, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
+    h = _check_sequence(x, h0, w_hh.shape[1])
+    if c0 is None:
+        c = torch.zeros_like(h)
+    else:
+        c = check_tensor(c0, "c0", ndim=2, shape="(B, hidden)")
+        if c.shape != h.shape:
+            raise ValueError(f"c0 must be (B, hidden)={tuple(h.shape)}; got {tuple(c.shape)}")
+    outputs = []
+    for t in range(x.shape[1]):
+        h, c = lstm_cell(x[:, t], h, c, w_ih, w_hh, b_ih, b_hh)
+        outputs.append(h)
+    return torch.stack(outputs, dim=1), (h, c)
+

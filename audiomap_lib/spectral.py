@@ -5,7 +5,10 @@ from-scratch functions here (:func:`frame_signal`, :func:`compute_stft`) give th
 chapter's values on the cases of ``tests/test_twins.py`` (values, dtypes and gradients), and
 are checked against :func:`torch.stft` and librosa in the tests. The
 mel, MFCC and Griffin-Lim helpers wrap torchaudio's transforms, so they run
-on the GPU and pass gradients.
+on the GPU and pass gradients. Beside them, built from scratch and checked against librosa and
+torchaudio in ``tests/test_spectral_scratch.py``: the mel filter bank
+(:func:`compute_mel_filterbank`), Griffin-Lim, plain and fast (:func:`compute_griffin_lim`), and
+the constant-Q transform (:func:`compute_cqt`, :func:`compute_cqt_frequencies`).
 
 Units are explicit: window and hop lengths are in **samples** (use
 :func:`seconds_to_samples`), frequencies in Hz, times in seconds.
@@ -18,7 +21,7 @@ import numpy as np
 import torch
 
 from .io import check_sample_rate, check_waveform
-from .utils import check_positive_int, check_real
+from .utils import check_non_negative_int, check_positive_int, check_real, check_tensor
 
 __all__ = [
     "seconds_to_samples",
@@ -40,6 +43,10 @@ __all__ = [
     "MEL_SETTINGS",
     "make_mel_transform",
     "make_mel_filterbank",
+    "compute_mel_filterbank",
+    "compute_griffin_lim",
+    "compute_cqt_frequencies",
+    "compute_cqt",
 ]
 
 MEL_SETTINGS: dict[str, str] = {"norm": "slaney", "mel_scale": "slaney"}
@@ -70,17 +77,19 @@ def make_window(length: int, kind: str = "hann") -> torch.Tensor:
         ``float32`` tensor of shape ``(length,)``. The periodic Hann window is
         ``0.5 - 0.5 cos(2 pi n / length)``, equal to ``torch.hann_window(length)``.
     """
-    length = check_positive_int(length, "length")
+    return _make_window_f64(check_positive_int(length, "length"), kind).to(torch.float32)
+
+
+def _make_window_f64(length: int, kind: str) -> torch.Tensor:
+    """:func:`make_window` in ``float64`` (the values before the one rounding to ``float32``)."""
     n = torch.arange(length, dtype=torch.float64)
     if kind == "hann":
-        w = 0.5 - 0.5 * torch.cos(2 * math.pi * n / length)
-    elif kind == "hamming":
-        w = 0.54 - 0.46 * torch.cos(2 * math.pi * n / length)
-    elif kind in ("rectangular", "boxcar"):
-        w = torch.ones(length, dtype=torch.float64)
-    else:
-        raise ValueError(f"kind must be 'hann', 'hamming' or 'rectangular'; got {kind!r}")
-    return w.to(torch.float32)
+        return 0.5 - 0.5 * torch.cos(2 * math.pi * n / length)
+    if kind == "hamming":
+        return 0.54 - 0.46 * torch.cos(2 * math.pi * n / length)
+    if kind in ("rectangular", "boxcar"):
+        return torch.ones(length, dtype=torch.float64)
+    raise ValueError(f"kind must be 'hann', 'hamming' or 'rectangular'; got {kind!r}")
 
 
 def frame_signal(waveform: torch.Tensor, frame_length: int, hop_length: int) -> torch.Tensor:
@@ -152,13 +161,20 @@ def compute_stft(
         raise TypeError(f"window must be a name ('hann', 'hamming', 'rectangular') or a float tensor; got {window!r}")
     if w.shape != (n_fft,):
         raise ValueError(f"window must have shape ({n_fft},) to match n_fft; got {tuple(w.shape)}")
+    return _stft(x, n_fft, hop_length, w, center)
+
+
+def _stft(x: torch.Tensor, n_fft: int, hop_length: int, w: torch.Tensor, center: bool = True) -> torch.Tensor:
+    """The steps of :func:`compute_stft` on checked arguments, in the dtype of ``x`` (float32 or float64)."""
     if center:
         pad = n_fft // 2
         _check_center_padding(x, n_fft)
         shape = x.shape
         x = torch.nn.functional.pad(x.reshape(-1, 1, shape[-1]), (pad, pad), mode="reflect")
         x = x.reshape(*shape[:-1], -1)
-    frames = frame_signal(x, n_fft, hop_length)  # (..., n_frames, n_fft)
+    if x.shape[-1] < n_fft:  # frame_signal's check (frame_signal itself would round float64 to float32)
+        raise ValueError(f"waveform has {x.shape[-1]} samples, fewer than frame_length={n_fft}")
+    frames = x.unfold(-1, n_fft, hop_length)  # (..., n_frames, n_fft), as frame_signal
     spec = torch.fft.rfft(frames * w, n=n_fft, dim=-1)  # (..., n_frames, n_fft//2+1)
     return spec.transpose(-1, -2)
 
@@ -471,16 +487,18 @@ def hz_to_mel(freq_hz: float | torch.Tensor, scale: str = "htk") -> torch.Tensor
     Returns:
         Tensor of mels, same shape.
     """
-    f = _as_real_tensor(freq_hz, "freq_hz")
+    return _hz_to_mel_f64(_as_real_tensor(freq_hz, "freq_hz"), scale).to(torch.float32)
+
+
+def _hz_to_mel_f64(f: torch.Tensor, scale: str) -> torch.Tensor:
+    """:func:`hz_to_mel` on a ``float64`` tensor, kept in ``float64``."""
     if scale == "htk":
-        m = 2595.0 * torch.log10(1.0 + f / 700.0)
-    elif scale == "slaney":
+        return 2595.0 * torch.log10(1.0 + f / 700.0)
+    if scale == "slaney":
         lin = f / (200.0 / 3)
         log = 15.0 + torch.log(torch.clamp(f, min=1e-10) / 1000.0) / (math.log(6.4) / 27.0)
-        m = torch.where(f >= 1000.0, log, lin)
-    else:
-        raise ValueError(f"scale must be 'htk' or 'slaney'; got {scale!r}")
-    return m.to(torch.float32)
+        return torch.where(f >= 1000.0, log, lin)
+    raise ValueError(f"scale must be 'htk' or 'slaney'; got {scale!r}")
 
 
 def mel_to_hz(mel: float | torch.Tensor, scale: str = "htk") -> torch.Tensor:
@@ -489,11 +507,348 @@ def mel_to_hz(mel: float | torch.Tensor, scale: str = "htk") -> torch.Tensor:
     Returns:
         Tensor of Hz, same shape.
     """
-    m = _as_real_tensor(mel, "mel")
+    return _mel_to_hz_f64(_as_real_tensor(mel, "mel"), scale).to(torch.float32)
+
+
+def _mel_to_hz_f64(m: torch.Tensor, scale: str) -> torch.Tensor:
+    """:func:`mel_to_hz` on a ``float64`` tensor, kept in ``float64``."""
     if scale == "htk":
-        f = 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-    elif scale == "slaney":
-        f = torch.where(m >= 15.0, 1000.0 * torch.exp((math.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    if scale == "slaney":
+        return torch.where(m >= 15.0, 1000.0 * torch.exp((math.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
+    raise ValueError(f"scale must be 'htk' or 'slaney'; got {scale!r}")
+
+
+# ---------------------------------------------------------------- from scratch: mel filter bank, Griffin-Lim, CQT
+
+
+def _float_dtype(dtype: object) -> torch.dtype:
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64; got {dtype!r}")
+    return dtype
+
+
+def _mel_triangles(n_mels: int, sr: int, n_fft: int, f_min: float, f_max: float, scale: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``float64`` triangles ``(n_mels, n_fft // 2 + 1)`` (peak 1), their edges in Hz ``(n_mels + 2,)`` and the bin frequencies."""
+    mels = torch.linspace(float(_hz_to_mel_f64(torch.tensor(f_min, dtype=torch.float64), scale)),
+                          float(_hz_to_mel_f64(torch.tensor(f_max, dtype=torch.float64), scale)),
+                          n_mels + 2, dtype=torch.float64)
+    edges = _mel_to_hz_f64(mels, scale)  # (n_mels + 2,): edges[m], edges[m + 1], edges[m + 2] make triangle m
+    freqs = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sr / n_fft  # the FFT bin frequencies
+    ramps = freqs[None, :] - edges[:, None]  # (n_mels + 2, bins): how far each bin lies above each edge
+    widths = edges[1:] - edges[:-1]  # (n_mels + 1,)
+    rising = ramps[:-2] / widths[:-1, None]  # 0 at the lower edge, 1 at the centre
+    falling = -ramps[2:] / widths[1:, None]  # 1 at the centre, 0 at the upper edge
+    return torch.clamp(torch.minimum(rising, falling), min=0.0), edges, freqs
+
+
+def _largest_n_mels_without_empty_triangles(below: int, sr: int, n_fft: int, f_min: float, f_max: float, scale: str) -> int:
+    """The largest ``n_mels < below`` whose every triangle holds a bin strictly between its outer edges (0: none).
+
+    Triangles ``m`` and ``m + 2`` do not overlap, so more than ``2 * bins`` triangles can never all hold one.
+    """
+    freqs = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sr / n_fft
+    lo = float(_hz_to_mel_f64(torch.tensor(f_min, dtype=torch.float64), scale))
+    hi = float(_hz_to_mel_f64(torch.tensor(f_max, dtype=torch.float64), scale))
+    for n in range(min(below - 1, 2 * freqs.numel()), 0, -1):
+        edges = _mel_to_hz_f64(torch.linspace(lo, hi, n + 2, dtype=torch.float64), scale)
+        inside = torch.searchsorted(freqs, edges[2:], right=False) - torch.searchsorted(freqs, edges[:-2], right=True)
+        if bool((inside > 0).all()):
+            return n
+    return 0
+
+
+def compute_mel_filterbank(
+    n_mels: int, sr: int, n_fft: int, f_min: float = 0.0, f_max: float | None = None,
+    scale: str = "slaney", norm: str | None = "slaney", *,
+    dtype: torch.dtype = torch.float32, device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """A mel filter bank built from scratch: triangles on the mel scale, evaluated at the FFT bins (Chapter 2).
+
+    ``n_mels + 2`` edges are spaced evenly in mel between ``hz_to_mel(f_min)`` and
+    ``hz_to_mel(f_max)`` and converted back to Hz, ``f_0 < f_1 < ... < f_{n_mels+1}``. Triangle
+    ``m`` rises linearly from 0 at ``f_m`` to 1 at ``f_{m+1}`` and falls back to 0 at ``f_{m+2}``;
+    it is evaluated at the bin frequencies ``k * sr / n_fft`` from the Hz differences
+    (``min((f - f_m) / (f_{m+1} - f_m), (f_{m+2} - f) / (f_{m+2} - f_{m+1}))``, clipped at 0), the
+    construction of ``librosa.filters.mel``. With ``norm="slaney"`` triangle ``m`` is multiplied
+    by ``2 / (f_{m+2} - f_m)`` so that its area in Hz is 1 (wide high bands do not collect more
+    energy than narrow low ones). The defaults are the course's :data:`MEL_SETTINGS`.
+
+    Args:
+        n_mels: number of triangles (mel bands).
+        sr: sample rate in Hz.
+        n_fft: FFT size in samples (``n_fft // 2 + 1`` bins).
+        f_min, f_max: the lowest and highest edge in Hz, ``0 <= f_min < f_max <= sr / 2``
+            (``f_max=None``: ``sr / 2``).
+        scale: ``"slaney"`` or ``"htk"`` (see :func:`hz_to_mel`).
+        norm: ``"slaney"`` (unit area) or ``None`` (peak 1).
+        dtype: ``torch.float32`` (default) or ``torch.float64``; built in ``float64`` either way.
+        device: where the result goes.
+
+    Returns:
+        Tensor ``(n_mels, n_fft // 2 + 1)``: row ``m`` is triangle ``m``'s weight at each FFT bin.
+        Equal to ``librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=f_min, fmax=f_max,
+        htk=scale == "htk", norm=norm)`` and to ``torchaudio.functional.melscale_fbanks(...).T``
+        (for even ``n_fft`` and ``sr``: torchaudio puts its bins at ``linspace(0, sr // 2, bins)``,
+        which are not the FFT's bin frequencies when ``n_fft`` or ``sr`` is odd).
+
+    Raises:
+        ValueError: a bad ``scale``, ``norm`` or frequency range, or ``n_mels`` so large for
+            ``n_fft`` that some triangle holds no FFT bin strictly between its lower and upper
+            edge (all its weights would be 0; librosa only warns). The message gives the largest
+            ``n_mels`` that works.
+    """
+    n_mels = check_positive_int(n_mels, "n_mels")
+    n_fft = check_positive_int(n_fft, "n_fft")
+    sr, f_min, f_max = _check_mel_range(sr, f_min, f_max)
+    if scale not in ("slaney", "htk"):
+        raise ValueError(f"scale must be 'slaney' or 'htk'; got {scale!r}")
+    if norm not in ("slaney", None):
+        raise ValueError(f"norm must be 'slaney' (unit-area triangles) or None (peak 1); got {norm!r}")
+    dtype = _float_dtype(dtype)
+    weights, edges, _ = _mel_triangles(n_mels, sr, n_fft, f_min, f_max, scale)
+    empty = torch.nonzero(weights.amax(dim=-1) <= 0).flatten()
+    if empty.numel():
+        fits = _largest_n_mels_without_empty_triangles(n_mels, sr, n_fft, f_min, f_max, scale)
+        m = int(empty[0])
+        raise ValueError(
+            f"n_mels={n_mels} is too many for n_fft={n_fft} at sr={sr} Hz between {f_min:g} and {f_max:g} Hz: "
+            f"{empty.numel()} of the triangles contain no FFT bin (the bins are {sr / n_fft:g} Hz apart; triangle {m} "
+            f"spans {float(edges[m]):.2f}-{float(edges[m + 2]):.2f} Hz), so their weights would all be 0; "
+            f"at most n_mels={fits} work here: use fewer mel bands, a larger n_fft or a wider f_min..f_max range")
+    if norm == "slaney":
+        weights = weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.to(dtype).to(device)
+
+
+def compute_griffin_lim(
+    magnitude: torch.Tensor,
+    n_fft: int,
+    hop_length: int,
+    n_iter: int = 32,
+    momentum: float = 0.0,
+    init_phase: torch.Tensor | None = None,
+    seed: int = 0,
+    window: str = "hann",
+    length: int | None = None,
+    return_history: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Griffin-Lim phase retrieval from scratch, plain or fast (Chapter 2).
+
+    Griffin & Lim (1984) alternate two projections: give the spectrogram the target magnitude
+    ``M`` (keep the current phase), then make it consistent (inverse STFT, STFT again:
+    :func:`compute_istft` and the steps of :func:`compute_stft`). With ``c_n`` the consistent
+    spectrogram of iteration ``n``, the next phase is that of
+
+    * ``c_n`` (``momentum=0``: plain Griffin-Lim; Griffin & Lim prove that the spectral
+      convergence cannot increase when the inverse STFT is the least-squares one, which the
+      reflect padding of the centred frames makes true only away from the ends: the tests measure
+      it non-increasing), or
+    * ``t_n = c_n + momentum * (c_n - c_{n-1})`` (the fast Griffin-Lim of Perraudin, Balazs &
+      Sondergaard 2013; they suggest ``momentum=0.99``, torchaudio's default). torchaudio writes
+      the same step as ``c_n - momentum / (1 + momentum) * c_{n-1}``, which is ``t_n / (1 + momentum)``:
+      the same phase. This function computes it that way, so that it equals
+      ``torchaudio.functional.griffinlim`` step for step.
+
+    The phase is ``t / (|t| + 1e-16)`` (as torchaudio), the waveform the inverse STFT of
+    ``M * phase`` after the last iteration.
+
+    Args:
+        magnitude: ``|X|``, real, non-negative, ``(..., n_fft // 2 + 1, n_frames)``, ``float32`` or ``float64``
+            (the computation runs in this dtype).
+        n_fft, hop_length: of the STFT that gave ``magnitude``, in samples.
+        n_iter: iterations (0: the inverse STFT of ``magnitude * init_phase``).
+        momentum: ``0 <= momentum < 1``.
+        init_phase: complex ``(..., n_fft // 2 + 1, n_frames)``, the starting phase factors, multiplied
+            by ``magnitude`` as given (``torch.ones``: zero phase, torchaudio's ``rand_init=False``);
+            ``None``: ``exp(2 pi i u)`` with ``u`` uniform in ``[0, 1)`` drawn on the CPU with ``seed``.
+        seed: seeds the random start when ``init_phase`` is ``None`` (the global RNG is not touched).
+        window: the STFT window's name (:func:`make_window`).
+        length: samples of the result; ``None``: ``(n_frames - 1) * hop_length``. Its STFT must have
+            ``n_frames`` frames (``length // hop_length == n_frames - 1``).
+        return_history: also return the spectral convergence
+            ``||STFT(x_i)| - M||_F / ||M||_F`` (:func:`audiomap_lib.style.compute_spectral_convergence`)
+            of the start ``x_0`` and of the waveform after each iteration.
+
+    Returns:
+        The waveform ``(..., samples)`` in the real dtype of ``magnitude``; with ``return_history``
+        also the history ``(..., n_iter + 1)`` (entry 0: the start, entry ``n_iter``: the waveform returned).
+
+    Raises:
+        ValueError: the wrong number of bins, negative or non-finite magnitudes, ``init_phase`` of
+            the wrong shape, a ``length`` that does not give ``n_frames`` frames, a bad ``momentum``.
+        TypeError: ``init_phase`` not complex.
+    """
+    from .style import compute_spectral_convergence  # style imports this module
+
+    window = _check_window_name(window)
+    mag = check_tensor(magnitude, "magnitude", ndim=tuple(range(2, 9)), shape="(..., n_fft // 2 + 1, n_frames)")
+    n_fft = check_positive_int(n_fft, "n_fft")
+    hop = check_positive_int(hop_length, "hop_length")
+    n_iter = check_non_negative_int(n_iter, "n_iter")
+    momentum = check_real(momentum, "momentum", 0.0, 1.0, high_open=True)
+    seed = check_non_negative_int(seed, "seed")
+    if mag.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"magnitude must be float32 or float64; got {mag.dtype}")
+    if mag.shape[-2] != n_fft // 2 + 1:
+        raise ValueError(f"magnitude must have n_fft//2+1={n_fft // 2 + 1} frequency bins (dim -2); got shape {tuple(mag.shape)}")
+    if not bool(torch.isfinite(mag).all()) or bool((mag < 0).any()):
+        raise ValueError("magnitude must hold finite, non-negative values (|X|, not dB or log)")
+    n_frames = mag.shape[-1]
+    samples = (n_frames - 1) * hop if length is None else check_positive_int(length, "length")
+    if samples // hop != n_frames - 1:
+        raise ValueError(f"length={length} samples give {samples // hop + 1} STFT frames at hop_length={hop}, not the "
+                         f"magnitude's {n_frames}: use a length from {(n_frames - 1) * hop} to {n_frames * hop - 1}")
+    if samples <= n_fft // 2:
+        raise ValueError(f"magnitude has {n_frames} frames, a waveform of {samples} samples: too short for centred "
+                         f"frames of n_fft={n_fft} (more than n_fft//2={n_fft // 2} samples are needed)")
+    cdtype = torch.complex64 if mag.dtype == torch.float32 else torch.complex128
+    lead = mag.shape[:-2]
+    m = mag.reshape(-1, *mag.shape[-2:])
+    if init_phase is None:
+        u = torch.rand(m.shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        angles = torch.polar(torch.ones_like(u), 2 * math.pi * u).to(device=mag.device, dtype=cdtype)
     else:
-        raise ValueError(f"scale must be 'htk' or 'slaney'; got {scale!r}")
-    return f.to(torch.float32)
+        if not isinstance(init_phase, torch.Tensor) or not init_phase.is_complex():
+            raise TypeError(f"init_phase must be a complex tensor of phase factors exp(i phi); got "
+                            f"{getattr(init_phase, 'dtype', type(init_phase).__name__)}")
+        if init_phase.shape != mag.shape:
+            raise ValueError(f"init_phase must have the magnitude's shape {tuple(mag.shape)}; got {tuple(init_phase.shape)}")
+        angles = init_phase.reshape(m.shape).to(device=mag.device, dtype=cdtype)
+    w = make_window(n_fft, window).to(device=mag.device, dtype=mag.dtype)  # the window compute_istft uses
+    alpha = momentum / (1.0 + momentum)
+    history: list[torch.Tensor] = []
+    previous: torch.Tensor | None = None
+    for _ in range(n_iter):
+        x = compute_istft(m * angles, n_fft, hop, window, length=samples)
+        rebuilt = _stft(x, n_fft, hop, w)  # c_n, the consistent spectrogram nearest to M * angles
+        if return_history:
+            history.append(compute_spectral_convergence(m, rebuilt.abs()))
+        t = rebuilt if previous is None or alpha == 0 else rebuilt - alpha * previous
+        angles = t / (t.abs() + 1e-16)
+        previous = rebuilt
+    x = compute_istft(m * angles, n_fft, hop, window, length=samples)
+    y = x.reshape(*lead, x.shape[-1])
+    if not return_history:
+        return y
+    history.append(compute_spectral_convergence(m, _stft(x, n_fft, hop, w).abs()))
+    return y, torch.stack(history, dim=-1).reshape(*lead, n_iter + 1)
+
+
+def compute_cqt_frequencies(
+    f_min_hz: float, n_bins: int, bins_per_octave: int = 12, *, dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Centre frequencies of a constant-Q transform, ``f_k = f_min_hz * 2 ** (k / bins_per_octave)`` (Chapter 2).
+
+    Returns:
+        Tensor ``(n_bins,)`` in Hz (computed in ``float64``), equal to ``librosa.cqt_frequencies``.
+    """
+    f_min_hz = check_real(f_min_hz, "f_min_hz", 0.0, low_open=True, unit="Hz")
+    n_bins = check_positive_int(n_bins, "n_bins")
+    bins_per_octave = check_positive_int(bins_per_octave, "bins_per_octave")
+    k = torch.arange(n_bins, dtype=torch.float64)
+    return (f_min_hz * 2.0 ** (k / bins_per_octave)).to(_float_dtype(dtype))
+
+
+def compute_cqt(
+    waveform: torch.Tensor,
+    sr: int,
+    hop_length: int,
+    f_min_hz: float,
+    n_bins: int,
+    bins_per_octave: int = 12,
+    filter_scale: float = 1.0,
+    window: str = "hann",
+) -> torch.Tensor:
+    """A constant-Q transform from scratch, the direct way of Brown (1991) (Chapter 2).
+
+    Bin ``k`` is centred at ``f_k = f_min_hz * 2 ** (k / B)`` (:func:`compute_cqt_frequencies`,
+    ``B = bins_per_octave``). Every bin has the same quality factor ``Q = f_k / bandwidth``,
+    ``Q = filter_scale / (2 ** (1 / B) - 1)`` (16.8 for ``B = 12``), so its window lasts
+    ``N_k = ceil(Q * sr / f_k)`` samples, ``Q`` periods of ``f_k``: long for low notes, short for high
+    ones. Its kernel is that window times a complex exponential, divided by the window's sum (an
+    L1 normalisation, as librosa's ``norm=1``):
+    ``K_k[t] = w_k[t + N_k // 2] exp(-2 pi i f_k t / sr) / sum(w_k)``, ``t = -N_k // 2 ... N_k - 1 - N_k // 2``.
+    A sinusoid ``A cos(2 pi f_k t / sr)`` then gives ``|C[k]|`` close to ``A / 2`` in every bin (the
+    DFT's convention for a real tone). The kernels are zero-padded to the longest one and applied
+    by one strided convolution (:func:`torch.nn.functional.conv1d`): frame ``m`` is centred on sample
+    ``m * hop_length``, the waveform is padded with zeros, and the phase is measured from each
+    frame's centre.
+
+    Unlike librosa's ``cqt``, which halves the sample rate octave by octave (and resamples the
+    signal), every bin here is computed at the full rate: exact, simple, slower for low ``f_min_hz``.
+
+    Args:
+        waveform: ``(..., samples)`` (1-3 dims), ``float32`` or ``float64``.
+        sr: sample rate in Hz.
+        hop_length: step between frames in samples.
+        f_min_hz: centre of the lowest bin in Hz.
+        n_bins: number of bins.
+        bins_per_octave: ``B``.
+        filter_scale: multiplies ``Q`` (and every window length): above 1 finer in frequency, coarser in time.
+        window: the kernels' window (:func:`make_window`; periodic Hann by default, as librosa).
+
+    Returns:
+        Complex ``(..., n_bins, 1 + samples // hop_length)`` (``complex64``, or ``complex128`` for
+        ``float64`` input), on the waveform's device.
+
+    Raises:
+        ValueError: the top bin is not below the Nyquist frequency (naming ``n_bins`` and how many
+            fit), or the longest kernel, ``ceil(Q * sr / f_min_hz)`` samples, is longer than the waveform
+            (naming ``f_min_hz``), or a bad argument.
+    """
+    x = _check_float_waveform(waveform)
+    sr = check_sample_rate(sr)
+    hop = check_positive_int(hop_length, "hop_length")
+    filter_scale = check_real(filter_scale, "filter_scale", 0.0, low_open=True)
+    window = _check_window_name(window)
+    freqs = compute_cqt_frequencies(f_min_hz, n_bins, bins_per_octave, dtype=torch.float64)
+    f_min_hz, bins_per_octave = float(freqs[0]), int(bins_per_octave)
+    nyquist = sr / 2
+    if float(freqs[-1]) >= nyquist:
+        fit = int((freqs < nyquist).sum())
+        if fit == 0:
+            raise ValueError(f"f_min_hz={f_min_hz:g} Hz must be below the Nyquist frequency sr/2={nyquist:g} Hz")
+        raise ValueError(f"n_bins={n_bins} bins at bins_per_octave={bins_per_octave} from f_min_hz={f_min_hz:g} Hz put "
+                         f"the top bin at {float(freqs[-1]):.1f} Hz, not below the Nyquist frequency sr/2={nyquist:g} Hz; "
+                         f"at most n_bins={fit} fit")
+    q = filter_scale / (2.0 ** (1.0 / bins_per_octave) - 1.0)
+    lengths = [math.ceil(q * sr / float(f)) for f in freqs]
+    longest = max(lengths)
+    if min(lengths) < 2:
+        raise ValueError(f"filter_scale={filter_scale:g} (Q={q:.3g}) gives the top bin ({float(freqs[-1]):.1f} Hz) a kernel of "
+                         f"{min(lengths)} sample: at least 2 are needed; use a larger filter_scale")
+    if longest > x.shape[-1]:
+        raise ValueError(f"f_min_hz={f_min_hz:g} Hz needs a kernel of ceil(Q * sr / f_min_hz)={longest} samples (Q={q:.2f}), "
+                         f"longer than the waveform's {x.shape[-1]} samples: use a longer waveform or a higher f_min_hz")
+    centre = longest // 2
+    kernels = torch.zeros(n_bins, longest, dtype=torch.complex128)
+    for k, (f, n) in enumerate(zip(freqs.tolist(), lengths)):
+        w = _make_window_f64(n, window)
+        t = torch.arange(n, dtype=torch.float64) - n // 2
+        start = centre - n // 2
+        kernels[k, start:start + n] = torch.polar(w / w.sum(), -2 * math.pi * f * t / sr)
+    weight = torch.cat([kernels.real, kernels.imag]).unsqueeze(1).to(device=x.device, dtype=x.dtype)  # (2 n_bins, 1, longest)
+    shape = x.shape
+    samples = shape[-1]
+    n_frames = 1 + samples // hop
+    right = (n_frames - 1) * hop + longest - centre - samples
+    padded = torch.nn.functional.pad(x.reshape(-1, 1, samples), (centre, max(0, right)))
+    out = torch.nn.functional.conv1d(padded, weight, stride=hop)[..., :n_frames]  # (batch, 2 n_bins, n_frames)
+    return torch.complex(out[:, :n_bins], out[:, n_bins:]).reshape(*shape[:-1], n_bins, n_frames)
+
+
+def _check_window_name(window: object) -> str:
+    if not isinstance(window, str) or window not in ("hann", "hamming", "rectangular", "boxcar"):
+        raise ValueError(f"window must be 'hann', 'hamming' or 'rectangular'; got {window!r}")
+    return str(window)
+
+
+def _check_float_waveform(waveform: object) -> torch.Tensor:
+    """:func:`check_waveform` (1-3 dims), but a ``float64`` waveform stays ``float64``."""
+    checked = check_waveform(waveform, ndim=(1, 2, 3))  # type: ignore[arg-type]
+    if isinstance(waveform, torch.Tensor) and waveform.dtype == torch.float64:
+        return waveform
+    if isinstance(waveform, np.ndarray) and waveform.dtype == np.float64:
+        return torch.from_numpy(np.ascontiguousarray(waveform))
+    return checked

@@ -35,7 +35,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiomap_lib import attention, augment, conv, digital, gan, io, rnn, signals, spectral, style
+from audiomap_lib import attention, augment, conv, digital, gan, io, rnn, signals, spectral, style, training
 from audiomap_lib.data import instruments, midi
 from audiomap_lib.data.midi import SOUNDFONTS, list_soundfonts
 from audiomap_lib.training import metrics, seeds
@@ -217,7 +217,8 @@ ENTRIES: dict[str, Entry] = {
     "io.trim_silence": Entry(io.trim_silence, {"waveform": W, "sr": 16000},
                              {"waveform": waveform_arg(ranks=(1,)), "sr": sr_arg([16000, 8000]),
                               "threshold_db": float_arg([-40.0, -20.0], None, 0.0),
-                              "frame_ms": float_arg([10.0, 5.0], 0.0, None, low_open=True)}),
+                              "frame_ms": float_arg([10.0, 5.0], 0.0, None, low_open=True),
+                              "margin_ms": float_arg([0.0, 50.0], 0.0, None)}),
     "io.pcm_to_float": Entry(io.pcm_to_float, {"x": np.array([0, 100, -100], dtype=np.int16)},
                              {"x": Arg(arrays((1, 2), (3,)) | st.sampled_from(ODD_VALUES), lambda v: None)}),
     # signals
@@ -504,6 +505,25 @@ ENTRIES["attention.compute_sinusoidal_positions"] = Entry(
     attention.compute_sinusoidal_positions, {"n_positions": 10, "d_model": 8},
     {"n_positions": int_arg([10, 1], low=0), "d_model": int_arg([8, 2, 16], low=2),
      "base": float_arg([10000.0, 100.0], 1.0, None, low_open=True)}, _tensor_result)
+_gt = torch.Generator().manual_seed(5)
+_E, _F = 8, 12
+LAYER = {"x": torch.randn(2, 4, _E, generator=_gt), "n_heads": 2,
+         "in_proj_weight": torch.randn(3 * _E, _E, generator=_gt), "in_proj_bias": torch.randn(3 * _E, generator=_gt),
+         "out_proj_weight": torch.randn(_E, _E, generator=_gt), "out_proj_bias": torch.randn(_E, generator=_gt),
+         "linear1_weight": torch.randn(_F, _E, generator=_gt), "linear1_bias": torch.randn(_F, generator=_gt),
+         "linear2_weight": torch.randn(_E, _F, generator=_gt), "linear2_bias": torch.randn(_E, generator=_gt),
+         "norm1_weight": torch.ones(_E), "norm1_bias": torch.zeros(_E), "norm2_weight": torch.ones(_E),
+         "norm2_bias": torch.zeros(_E), "mask": torch.tensor([[True, True, False, False], [True, True, True, True]])}
+ENTRIES["attention.transformer_encoder_layer"] = Entry(
+    attention.transformer_encoder_layer, LAYER,
+    {"x": tensor_arg(LAYER["x"]), "n_heads": int_arg([2, 4, 1, 8], low=1),
+     "in_proj_bias": tensor_arg(LAYER["in_proj_bias"], none_ok=True),
+     "linear1_weight": tensor_arg(LAYER["linear1_weight"]), "norm1_weight": tensor_arg(LAYER["norm1_weight"]),
+     "mask": tensor_arg(LAYER["mask"], kind="bool", none_ok=True),
+     "norm_first": Arg(st.sampled_from([True, False, np.bool_(True), 1, 0, "yes", None]),
+                       lambda v: isinstance(v, (bool, np.bool_))),
+     "activation": choice_arg(["relu", "gelu"]), "eps": float_arg([1e-5, 1e-3], 0.0, None, low_open=True),
+     "dropout": float_arg([0.0, 0.5], 0.0, 1.0, high_open=True)}, _tensor_result)
 CORRECT = torch.tensor([True, False, True, True, False, True])
 
 
@@ -678,6 +698,45 @@ ENTRIES.update({
                                               {"waveform": waveform_arg((1,), (12000,)), "sr_hz": sr_arg([4000]),
                                                "n_bands": int_arg([8, 4]), "compression": float_arg([0.3, 0.5], 0.0, None, True)},
                                               _texture),
+})
+
+GL_MAG = torch.stft(W, 64, 16, window=torch.hann_window(64), return_complex=True).abs()  # (33, 26)
+ENTRIES.update({
+    # Chapter 2's from-scratch mel filter bank, Griffin-Lim and constant-Q transform
+    "spectral.compute_mel_filterbank": Entry(spectral.compute_mel_filterbank, {"n_mels": 16, "sr": 16000, "n_fft": 128},
+                                             {"n_mels": int_arg([16, 8]), "sr": sr_arg([16000, 8000]),
+                                              "n_fft": int_arg([128, 256]), "f_min": float_arg([0.0, 50.0], 0.0, None),
+                                              "f_max": float_arg([8000.0, 4000.0], 0.0, None, low_open=True, none_ok=True),
+                                              "scale": choice_arg(["slaney", "htk"])}),
+    "spectral.compute_griffin_lim": Entry(spectral.compute_griffin_lim, {"magnitude": GL_MAG, "n_fft": 64, "hop_length": 16,
+                                                                        "n_iter": 2},
+                                          {"magnitude": tensor_arg(GL_MAG), "n_fft": int_arg([64]),
+                                           "hop_length": int_arg([16, 8]), "n_iter": int_arg([2, 0], low=0),
+                                           "momentum": float_arg([0.0, 0.99], 0.0, 1.0, high_open=True),
+                                           "seed": int_arg([0, 5], low=0), "length": int_arg([400, 410], none_ok=True),
+                                           "window": choice_arg(["hann", "hamming", "rectangular"])}),
+    "spectral.compute_cqt_frequencies": Entry(spectral.compute_cqt_frequencies, {"f_min_hz": 55.0, "n_bins": 12},
+                                              {"f_min_hz": float_arg([55.0, 32.7], 0.0, None, low_open=True),
+                                               "n_bins": int_arg([12, 84]), "bins_per_octave": int_arg([12, 24])}),
+    "spectral.compute_cqt": Entry(spectral.compute_cqt, {"waveform": W, "sr": 8000, "hop_length": 64, "f_min_hz": 500.0,
+                                                         "n_bins": 24},
+                                  {"waveform": waveform_arg(ranks=(1, 2, 3)), "sr": sr_arg([8000, 6000]),
+                                   "hop_length": int_arg([64, 32]), "f_min_hz": float_arg([500.0, 1000.0], 0.0, None, low_open=True),
+                                   "n_bins": int_arg([24, 12]), "bins_per_octave": int_arg([12, 16]),
+                                   "filter_scale": float_arg([1.0, 0.5], 0.0, None, low_open=True),
+                                   "window": choice_arg(["hann", "hamming", "rectangular"])}),
+})
+WIH4, WHH4 = torch.randn(4 * HID, INP, generator=g), torch.randn(4 * HID, HID, generator=g)
+ENTRIES.update({
+    # Chapter 4's LSTM and gradient clipping
+    "rnn.lstm_cell": Entry(rnn.lstm_cell, {"x": XS, "h": HS, "c": HS, "w_ih": WIH4, "w_hh": WHH4},
+                           {"x": tensor_arg(XS), "h": tensor_arg(HS), "c": tensor_arg(HS), "w_ih": tensor_arg(WIH4),
+                            "w_hh": tensor_arg(WHH4)}, _tensor_result),
+    "rnn.lstm_forward": Entry(rnn.lstm_forward, {"x": SEQ, "h0": None, "c0": None, "w_ih": WIH4, "w_hh": WHH4},
+                              {"x": tensor_arg(SEQ), "h0": tensor_arg(HS, none_ok=True), "c0": tensor_arg(HS, none_ok=True),
+                               "w_ih": tensor_arg(WIH4)}, lambda out, kw: _tensor_result(out[0], kw)),
+    "core.clip_gradient_norm": Entry(training.clip_gradient_norm, {"parameters": [], "max_norm": 1.0},
+                                    {"max_norm": float_arg([1.0, 1e-3], 0.0, None, low_open=True)}),
 })
 
 CASES = [(name, arg) for name, entry in ENTRIES.items() for arg in entry.args]

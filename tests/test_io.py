@@ -364,6 +364,27 @@ def test_trim_silence_cuts_digital_silence():
         io.trim_silence(wav, 16000, frame_ms=0)
 
 
+def test_trim_silence_keeps_a_margin_of_the_clip_never_padded():
+    g = torch.Generator().manual_seed(0)
+    word = 0.5 * torch.sin(torch.arange(4800) * 0.2)  # 300 ms at 16 kHz, starts on a 10 ms frame
+    floor = 1e-4 * torch.randn(16000, generator=g)  # a quiet noise floor, far below -40 dB
+    wav = floor.clone()
+    wav[6400:11200] += word
+    plain = io.trim_silence(wav, 16000)
+    assert torch.equal(io.trim_silence(wav, 16000, margin_ms=0.0), plain)  # the default: no margin
+    assert torch.equal(plain, wav[6400:11200])
+    kept = io.trim_silence(wav, 16000, margin_ms=50.0)  # 800 samples of the clip itself on each side
+    assert torch.equal(kept, wav[6400 - 800:11200 + 800])
+    # near the clip's edges the margin is shorter: it never pads
+    edge = torch.cat([word, torch.zeros(1600)])
+    assert torch.equal(io.trim_silence(edge, 16000, margin_ms=50.0), edge[: 4800 + 800])
+    assert io.trim_silence(torch.zeros(1000), 16000, margin_ms=50.0).numel() == 0
+    with pytest.raises(ValueError, match="margin_ms"):
+        io.trim_silence(wav, 16000, margin_ms=-1.0)
+    with pytest.raises(ValueError, match="margin_ms"):
+        io.trim_silence(wav, 16000, margin_ms=float("nan"))
+
+
 def test_truncated_wav_is_refused(tmp_path):
     path = tmp_path / "cut.wav"
     sf.write(str(path), np.zeros(16_000, dtype=np.float32), 16_000, subtype="PCM_16")

@@ -15,7 +15,7 @@ def _models() -> dict[str, torch.nn.Module]:
         "raw M5": cnn.RawAudioCNN("m5", channels=8, input_sr=SR),
         "log-mel 2-D": cnn.LogMelCNN2d(channels=4, blocks=2, input_sr=SR),
         "log-mel 1-D": cnn.LogMelCNN1d(channels=4, blocks=2, input_sr=SR),
-        "GRU": models.GRUClassifier(hidden=8, sr=SR, pooling="mean"),
+        "GRU": models.RecurrentClassifier(hidden=8, sr=SR, pooling="mean"),
     }
 
 

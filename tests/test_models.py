@@ -1,4 +1,4 @@
-"""audiomap_lib.models: the log-mel front end and the GRU classifier (Chapters 4 and 5)."""
+"""audiomap_lib.models: the log-mel front end, the GRU and the Transformer classifiers (Chapters 4 and 5)."""
 from __future__ import annotations
 
 import pytest
@@ -49,11 +49,14 @@ def test_spec_augment_only_while_training() -> None:
     assert (c == 0).float().mean() > (a == 0).float().mean()
 
 
+@pytest.mark.parametrize("cell", list(models.RECURRENT_CELLS))
 @pytest.mark.parametrize("pooling", models.POOLINGS)
 @pytest.mark.parametrize("bidirectional", [False, True])
-def test_gru_classifier_answers_do_not_depend_on_batch_padding(pooling: str, bidirectional: bool) -> None:
+def test_recurrent_classifier_answers_do_not_depend_on_batch_padding(pooling: str, bidirectional: bool, cell: str) -> None:
     torch.manual_seed(1)
-    m = models.GRUClassifier(n_classes=4, hidden=8, pooling=pooling, bidirectional=bidirectional, sr=16000).eval()
+    m = models.RecurrentClassifier(n_classes=4, hidden=8, pooling=pooling, bidirectional=bidirectional, sr=16000,
+                                   cell=cell).eval()
+    assert isinstance(m.recurrent, models.RECURRENT_CELLS[cell])
     x = _clips(3, 4800)
     lengths = torch.tensor([4800, 3200, 1600])
     for i, n in enumerate(lengths.tolist()):
@@ -75,6 +78,65 @@ def test_gru_classifier_answers_do_not_depend_on_batch_padding(pooling: str, bid
         assert m.last_attention is None
 
 
-def test_gru_classifier_rejects_unknown_pooling() -> None:
+def test_recurrent_classifier_rejects_unknown_pooling_and_cell() -> None:
     with pytest.raises(ValueError, match="pooling"):
-        models.GRUClassifier(pooling="max", sr=16000)
+        models.RecurrentClassifier(pooling="max", sr=16000)
+    with pytest.raises(ValueError, match="cell must be one of"):
+        models.RecurrentClassifier(cell="transformer", sr=16000)
+
+
+@pytest.mark.parametrize("positions", models.TRANSFORMER_POSITIONS)
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_transformer_classifier_answers_do_not_depend_on_batch_padding(positions: str, norm_first: bool) -> None:
+    torch.manual_seed(2)
+    m = models.TransformerClassifier(n_classes=4, d_model=8, n_heads=2, n_layers=2, dim_feedforward=16, sr=16000,
+                                     positions=positions, norm_first=norm_first).eval()
+    assert m.sample_rate_hz == 16000 and len(m.layers) == 2
+    x = _clips(3, 4800)
+    lengths = torch.tensor([4800, 3200, 1600])
+    for i, n in enumerate(lengths.tolist()):
+        x[i, :, n:] = 0
+    batch = m(x, lengths)
+    assert batch.shape == (3, 4) and bool(torch.isfinite(batch).all())
+    longer = torch.cat([x, torch.zeros(3, 1, 1600)], dim=-1)
+    torch.testing.assert_close(m(longer, lengths), batch, rtol=1e-4, atol=1e-5)
+    alone = m(x[2:, :, :1600], lengths[2:])
+    torch.testing.assert_close(alone[0], batch[2], rtol=1e-4, atol=1e-5)
+    # the answer does depend on the real frames; and on their order exactly when positions are added
+    feats, frames = m.front_end(x, lengths)
+    reversed_feats = feats.clone()
+    reversed_feats[0] = feats[0].flip(-1)  # clip 0 fills all its frames: reversing keeps it unpadded
+    with torch.no_grad():
+        change = float((m.forward_features(reversed_feats, frames)[0] - m.forward_features(feats, frames)[0]).abs().max())
+    if positions == "sinusoidal":
+        assert change > 1e-4
+    else:
+        assert change < 1e-5
+
+
+def test_transformer_classifier_rejects_bad_arguments_by_name() -> None:
+    for kwargs, match in [
+        (dict(d_model=8, n_heads=3), "n_heads must divide d_model"),
+        (dict(d_model=9, n_heads=3), "d_model must be even"),
+        (dict(d_model=0), "d_model"),
+        (dict(n_layers=0), "n_layers"),
+        (dict(dim_feedforward=-1), "dim_feedforward"),
+        (dict(dropout=1.0), "dropout"),
+        (dict(positions="learned"), "positions must be one of"),
+        (dict(n_classes=0), "n_classes"),
+        (dict(norm_first=1), "norm_first"),
+        (dict(sr=None), "sample rate"),
+        (dict(front_end=models.LogMelFrontEnd(sr=8000), sr=16000), "differs from front_end.sr"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            models.TransformerClassifier(**{"sr": 16000, **kwargs})
+    with pytest.raises(TypeError, match="front_end must be a LogMelFrontEnd"):
+        models.TransformerClassifier(front_end=torch.nn.Identity())  # type: ignore[arg-type]
+    m = models.TransformerClassifier(d_model=8, n_heads=2, sr=16000).eval()
+    feats, frames = m.front_end(_clips(2, 1600))
+    with pytest.raises(ValueError, match="feats must have shape"):
+        m.forward_features(feats[:, :10], frames)
+    with pytest.raises(ValueError, match="frames must have shape"):
+        m.forward_features(feats, frames[:1])
+    with pytest.raises(ValueError, match="lengths must lie in"):
+        m.forward_features(feats, frames + 100)

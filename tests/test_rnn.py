@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from audiomap_lib import rnn
+from audiomap_lib import rnn, training
 
 B, T, IN, H = 3, 9, 5, 4
 
@@ -131,3 +131,85 @@ def test_bad_inputs_name_the_argument() -> None:
         rnn.ScratchGRU.from_torch(torch.nn.GRU(IN, H, batch_first=True, bidirectional=True))
     with pytest.raises(ValueError, match="w_z"):
         rnn.gru_cell_textbook(torch.randn(B, IN), torch.randn(B, H), torch.randn(H, H), torch.randn(H, H + IN), torch.randn(H, H + IN))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_forward_equals_nn_lstm_values_and_gradients(bias: bool) -> None:
+    torch.manual_seed(5)
+    ref = torch.nn.LSTM(IN, H, batch_first=True, bias=bias).double()
+    x = _x(5)
+    h0, c0 = torch.randn(B, H, dtype=torch.float64), torch.randn(B, H, dtype=torch.float64)
+    biases = (ref.bias_ih_l0, ref.bias_hh_l0) if bias else (None, None)
+    out_ref, (h_ref, c_ref) = ref(x, (h0[None], c0[None]))
+    out, (h, c) = rnn.lstm_forward(x, h0, c0, ref.weight_ih_l0, ref.weight_hh_l0, *biases)
+    for ours, theirs in ((out, out_ref), (h, h_ref[0]), (c, c_ref[0])):
+        torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+    (out_ref.pow(2).sum() + c_ref.sum()).backward()
+    g_ref = _grads(ref)
+    ref.zero_grad()
+    out, (h, c) = rnn.lstm_forward(x, h0, c0, ref.weight_ih_l0, ref.weight_hh_l0, *biases)
+    (out.pow(2).sum() + c.sum()).backward()
+    for k, g in _grads(ref).items():
+        torch.testing.assert_close(g, g_ref[k], rtol=1e-10, atol=1e-12)
+
+
+def test_lstm_cell_equals_nn_lstmcell_and_zero_state_is_default() -> None:
+    torch.manual_seed(6)
+    cell = torch.nn.LSTMCell(IN, H).double()
+    x, h, c = _x(6)[:, 0], torch.randn(B, H, dtype=torch.float64), torch.randn(B, H, dtype=torch.float64)
+    h_ref, c_ref = cell(x, (h, c))
+    h_new, c_new = rnn.lstm_cell(x, h, c, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    torch.testing.assert_close(h_new, h_ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(c_new, c_ref, rtol=1e-12, atol=1e-12)
+    ref = torch.nn.LSTM(IN, H, batch_first=True).double()
+    w = (ref.weight_ih_l0, ref.weight_hh_l0, ref.bias_ih_l0, ref.bias_hh_l0)
+    zeros = torch.zeros(B, H, dtype=torch.float64)
+    torch.testing.assert_close(rnn.lstm_forward(_x(7), None, None, *w)[0], rnn.lstm_forward(_x(7), zeros, zeros, *w)[0])
+    with pytest.raises(ValueError, match="4\\*hidden"):
+        rnn.lstm_cell(x, h, c, torch.randn(3 * H, IN), torch.randn(3 * H, H))
+    with pytest.raises(ValueError, match="c0"):
+        rnn.lstm_forward(_x(7), zeros, torch.zeros(B, H + 1), *w)
+    with pytest.raises(ValueError, match="c must"):
+        rnn.lstm_cell(x, h, torch.zeros(B + 1, H), *w)
+
+
+@pytest.mark.parametrize("max_norm", [1e-3, 0.5, 1e6])
+def test_clip_gradient_norm_equals_torch_clip_grad_norm(max_norm: float) -> None:
+    torch.manual_seed(8)
+    nets = [torch.nn.GRU(IN, H, batch_first=True).double() for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    for net in nets:
+        out, _ = net(_x(8))
+        out.pow(3).sum().backward()
+    nets[0].bias_hh_l0.grad = None  # a parameter without a gradient is skipped by both
+    nets[1].bias_hh_l0.grad = None
+    total_ref = torch.nn.utils.clip_grad_norm_(nets[0].parameters(), max_norm)
+    total = training.clip_gradient_norm(nets[1].parameters(), max_norm)
+    torch.testing.assert_close(total, total_ref, rtol=1e-12, atol=0)
+    for (name, p_ref), (_, p) in zip(nets[0].named_parameters(), nets[1].named_parameters()):
+        if p_ref.grad is None:
+            assert p.grad is None, name
+        else:
+            torch.testing.assert_close(p.grad, p_ref.grad, rtol=1e-12, atol=1e-15)
+    after = torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in nets[1].parameters() if p.grad is not None]))
+    assert after <= max_norm * (1 + 1e-9) or max_norm > total
+
+
+def test_clip_gradient_norm_rejects_bad_max_norm_and_handles_no_gradients() -> None:
+    p = torch.nn.Parameter(torch.ones(3))
+    assert float(training.clip_gradient_norm([p], 1.0)) == 0.0
+    for bad in (0, -1.0, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(ValueError, match="max_norm"):
+            training.clip_gradient_norm([p], bad)  # type: ignore[arg-type]
+
+
+def test_state_gradient_norms_explode_when_the_recurrent_matrix_grows() -> None:
+    # in the nearly linear regime (small inputs) the Jacobian is about W_hh: spectral radius
+    # below 1 shrinks the gradient geometrically with the lag, above 1 it grows
+    q, _ = torch.linalg.qr(torch.randn(H, H, generator=torch.Generator().manual_seed(9), dtype=torch.float64))
+    x = 1e-4 * _x(9)
+    w_ih = torch.eye(H, IN, dtype=torch.float64)
+    n_small = rnn.compute_state_gradient_norms(lambda xt, h: rnn.rnn_cell(xt, h, w_ih, 0.5 * q), x, torch.zeros(B, H, dtype=torch.float64))
+    n_big = rnn.compute_state_gradient_norms(lambda xt, h: rnn.rnn_cell(xt, h, w_ih, 1.5 * q), x, torch.zeros(B, H, dtype=torch.float64))
+    torch.testing.assert_close(n_small[0] / n_small[-1], torch.tensor(0.5 ** (T - 1), dtype=torch.float64), rtol=1e-3, atol=0)
+    torch.testing.assert_close(n_big[0] / n_big[-1], torch.tensor(1.5 ** (T - 1), dtype=torch.float64), rtol=1e-3, atol=0)

@@ -59,7 +59,7 @@ def test_fit_and_predict_refuse_8k_clips_for_a_16k_model(tmp_path) -> None:
         training.fit(model, train, val, epochs=1, device="cpu", progress=False, verbose=False)
     with pytest.raises(ValueError, match=r"8000 Hz .* 16000 Hz"):
         training.predict(model, val, device="cpu")
-    gru = models.GRUClassifier(n_classes=2, hidden=4, sr=16000)
+    gru = models.RecurrentClassifier(n_classes=2, hidden=4, sr=16000)
     with pytest.raises(ValueError, match=r"8000 Hz .* 16000 Hz"):
         training.predict(gru, val, device="cpu")
     right = cnn.RawAudioCNN("m3", n_classes=2, channels=4, input_sr=train.sample_rate_hz)
@@ -74,7 +74,7 @@ def test_fit_and_predict_refuse_8k_clips_for_a_16k_model(tmp_path) -> None:
 def test_models_and_augmentations_are_built_with_a_rate() -> None:
     assert cnn.RawAudioCNN("m3", channels=4, input_sr=8000).sample_rate_hz == 8000
     assert cnn.LogMelCNN1d(channels=4, input_sr=22050).sample_rate_hz == 22050
-    assert models.GRUClassifier(hidden=4, sr=8000).sample_rate_hz == 8000
+    assert models.RecurrentClassifier(hidden=4, sr=8000).sample_rate_hz == 8000
     assert models.LogMelFrontEnd(sr=8000).sample_rate_hz == 8000
     assert augment.WaveformAugment(sr=8000).sample_rate_hz == 8000
     with pytest.raises(TypeError):
@@ -84,6 +84,6 @@ def test_models_and_augmentations_are_built_with_a_rate() -> None:
     with pytest.raises(TypeError):
         augment.change_speed(torch.zeros(100), 1.1)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="sr="):
-        models.GRUClassifier(hidden=4)
+        models.RecurrentClassifier(hidden=4)
     with pytest.raises(ValueError, match="differs from front_end.sr"):
-        models.GRUClassifier(hidden=4, front_end=models.LogMelFrontEnd(sr=16000), sr=8000)
+        models.RecurrentClassifier(hidden=4, front_end=models.LogMelFrontEnd(sr=16000), sr=8000)

@@ -32,6 +32,12 @@ def _g(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def _with_grad(value: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """``value`` carrying ``grad`` as its ``.grad``, like a parameter after ``backward()``."""
+    value.grad = grad
+    return value
+
+
 # Each entry: the library function's dotted name -> a list of (args, kwargs) cases.
 CASES: dict[str, list[tuple[tuple, dict]]] = {
     "audiomap_lib.spectral.frame_signal": [
@@ -117,6 +123,55 @@ CASES: dict[str, list[tuple[tuple, dict]]] = {
          {}),
         ((torch.stft(torch.randn(2, 2000, generator=_g(93), dtype=torch.float64), 256, 64,
                      window=torch.hann_window(256, dtype=torch.float64), return_complex=True), 256, 64), {"length": 2000}),
+    ],
+    "audiomap_lib.spectral.compute_mel_filterbank": [
+        ((40, 16000, 512), {}),  # the course's setting: Slaney scale, Slaney norm, float32
+        ((64, 16000, 400), {"scale": "htk", "norm": None}),
+        ((23, 8000, 256), {"scale": "htk"}),
+        ((80, 44100, 1024, 30.0, 16000.0), {"norm": None, "dtype": torch.float64}),
+        ((128, 22050, 2048, 20.0, 8000.0), {"dtype": torch.float64}),
+    ],
+    "audiomap_lib.spectral.compute_griffin_lim": [
+        ((torch.stft(torch.randn(3000, generator=_g(101)), 256, 64, window=torch.hann_window(256), return_complex=True).abs(),
+          256, 64), {"n_iter": 4}),  # plain, float32, random start
+        ((torch.stft(torch.randn(3000, generator=_g(102), dtype=torch.float64), 256, 64,
+                     window=torch.hann_window(256, dtype=torch.float64), return_complex=True).abs(), 256, 64),
+         {"n_iter": 16, "momentum": 0.99, "seed": 3, "return_history": True}),  # fast, torchaudio's momentum
+        ((torch.stft(torch.randn(2, 2000, generator=_g(103), dtype=torch.float64), 128, 32,
+                     window=torch.hann_window(128, dtype=torch.float64), return_complex=True).abs(), 128, 32),
+         {"n_iter": 8, "length": 2000, "return_history": True}),  # a batch, a given length
+        ((torch.stft(torch.randn(2000, generator=_g(104)), 128, 32, window=torch.hann_window(128), return_complex=True).abs(),
+          128, 32), {"n_iter": 3, "momentum": 0.5,
+                     "init_phase": torch.polar(torch.ones(65, 63), 2 * math.pi * torch.rand(65, 63, generator=_g(105)))}),
+        ((torch.rand(33, 20, generator=_g(106)), 64, 16), {"n_iter": 0, "init_phase": torch.ones(33, 20, dtype=torch.complex64)}),
+    ],
+    "audiomap_lib.spectral.compute_cqt": [
+        ((torch.randn(4000, generator=_g(107)), 16000, 128, 110.0, 36), {}),
+        ((torch.randn(2, 3000, generator=_g(108), dtype=torch.float64), 22050, 255, 220.0, 48),
+         {"bins_per_octave": 24, "filter_scale": 0.8}),
+        ((torch.randn(2, 1, 2000, generator=_g(109)), 8000, 100, 200.0, 20), {"window": "hamming"}),
+    ],
+    "audiomap_lib.rnn.lstm_cell": [
+        ((torch.randn(3, 5, generator=_g(110)), torch.randn(3, 4, generator=_g(111)), torch.randn(3, 4, generator=_g(112)),
+          torch.randn(16, 5, generator=_g(113)), torch.randn(16, 4, generator=_g(114)), torch.randn(16, generator=_g(115)),
+          torch.randn(16, generator=_g(116))), {}),
+        ((torch.randn(2, 3, generator=_g(117), dtype=torch.float64), torch.randn(2, 2, generator=_g(118), dtype=torch.float64),
+          torch.randn(2, 2, generator=_g(119), dtype=torch.float64), torch.randn(8, 3, generator=_g(120), dtype=torch.float64),
+          torch.randn(8, 2, generator=_g(121), dtype=torch.float64)), {}),  # float64, no biases
+    ],
+    "audiomap_lib.rnn.lstm_forward": [
+        ((torch.randn(2, 6, 5, generator=_g(122)), None, None, torch.randn(16, 5, generator=_g(123)),
+          torch.randn(16, 4, generator=_g(124)), torch.randn(16, generator=_g(125)), torch.randn(16, generator=_g(126))), {}),
+        ((torch.randn(3, 4, 2, generator=_g(127), dtype=torch.float64), torch.randn(3, 3, generator=_g(128), dtype=torch.float64),
+          torch.randn(3, 3, generator=_g(129), dtype=torch.float64), torch.randn(12, 2, generator=_g(130), dtype=torch.float64),
+          torch.randn(12, 3, generator=_g(131), dtype=torch.float64)), {}),
+    ],
+    "audiomap_lib.training.core.clip_gradient_norm": [
+        (([_with_grad(torch.randn(4, 3, generator=_g(132)), 100 * torch.randn(4, 3, generator=_g(133))),
+           _with_grad(torch.randn(5, generator=_g(134)), torch.randn(5, generator=_g(135))), torch.randn(2, generator=_g(136))], 1.0),
+         {}),  # clipped; the last tensor has no gradient
+        (([_with_grad(torch.randn(3, generator=_g(137)), 1e-3 * torch.randn(3, generator=_g(138)))], 5.0), {}),  # left alone
+        (([torch.randn(3, generator=_g(139))], 1.0), {}),  # no gradients at all
     ],
     "audiomap_lib.conv.fft_convolve": [
         ((torch.randn(300, generator=_g(70)), torch.randn(31, generator=_g(71))), {}),
@@ -225,10 +280,15 @@ def _same(ours: Any, theirs: Any, what: str = "result") -> None:
 
 
 def _prepare(value: Any, device: str) -> Any:
-    """A fresh copy of an argument on ``device``; floating-point tensors become leaves that need gradients."""
+    """A fresh copy of an argument on ``device``; floating-point tensors become leaves that need gradients
+    (a tensor that carries a ``.grad``, as a parameter does, keeps a copy of it)."""
     if isinstance(value, torch.Tensor):
         out = value.detach().clone().to(device)
-        return out.requires_grad_(True) if out.is_floating_point() else out
+        if out.is_floating_point():
+            out.requires_grad_(True)
+            if value.grad is not None:
+                out.grad = value.grad.detach().clone().to(device)
+        return out
     if isinstance(value, tuple):
         return tuple(_prepare(v, device) for v in value)
     if isinstance(value, list):
@@ -304,6 +364,10 @@ def test_notebook_twin_matches_library(dotted: str, device: str) -> None:
         our_in, their_in = _prepare((args, kwargs), device), _prepare((args, kwargs), device)
         our_out, their_out = ours(*our_in[0], **our_in[1]), theirs(*their_in[0], **their_in[1])
         _same(our_out, their_out, what)
+        for i, (a, b) in enumerate(zip(_leaves(our_in), _leaves(their_in))):  # gradients changed in place
+            if b.grad is not None or a.grad is not None:
+                assert a.grad is not None and b.grad is not None, f"{what}: input {i} has a .grad in one version only"
+                _same(a.grad, b.grad, f"{what}, .grad of input {i} afterwards")
         their_loss = _loss(their_out)
         if their_loss is None:
             continue  # not differentiable (integer results, or no floating-point input)

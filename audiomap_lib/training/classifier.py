@@ -37,6 +37,7 @@ from .core import (
     Stopwatch,
     _eval_mode,
     check_sample_rates,
+    clip_gradient_norm,
     is_progress_enabled,
     load_training_state,
     make_progress_bar,
@@ -220,7 +221,7 @@ def fit(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                clip_gradient_norm(model.parameters(), grad_clip)
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()

@@ -17,7 +17,7 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -27,12 +27,13 @@ import torch
 from torch import nn
 
 from ..data.datasets import get_sample_rate_hz
-from ..utils import get_device
+from ..utils import check_real, get_device
 
 __all__ = [
     "History",
     "Stopwatch",
     "check_sample_rates",
+    "clip_gradient_norm",
     "count_parameters",
     "get_rng_states",
     "is_progress_enabled",
@@ -153,6 +154,32 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
         ``int``: the total number of scalar weights.
     """
     return int(sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only))
+
+def clip_gradient_norm(parameters: Iterable[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """Scale every gradient by one factor so that their global L2 norm is at most ``max_norm`` (Chapter 4; :func:`~audiomap_lib.training.fit` clips with it).
+
+    The global norm is ``sqrt(sum_p ||p.grad||^2)`` over all parameters that have a gradient;
+    when it exceeds ``max_norm``, every gradient is multiplied by ``max_norm / (norm + 1e-6)``
+    (the direction of the update is kept, only its length shrinks), as
+    ``torch.nn.utils.clip_grad_norm_`` does. Gradients are changed in place.
+
+    Args:
+        parameters: tensors (e.g. ``model.parameters()``); those whose ``.grad`` is ``None`` are skipped.
+        max_norm: the largest global norm allowed (> 0).
+
+    Returns:
+        The global norm *before* clipping, a 0-d tensor (useful to log how often clipping acts).
+    """
+    max_norm = check_real(max_norm, "max_norm", 0.0, low_open=True)
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    total = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.detach()) for g in grads]))
+    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for g in grads:
+        g.detach().mul_(scale.to(g.device, g.dtype))
+    return total
+
 
 
 def resolve_device(device: torch.device | str | None) -> torch.device:
