@@ -292,3 +292,11 @@ def test_chapter_1_and_2_exercises_catch_the_usual_mistakes() -> None:
     # the natural log
     assert not grade_hz_to_mel_htk(lambda f: 2595 * torch.log(1 + f / 700))
     assert math.isclose(float(ex.solution_hz_to_mel_htk(torch.tensor([1000.0]))[0]), 1000.0, rel_tol=1e-3)
+
+
+def test_clipping_each_gradient_on_its_own_names_the_failing_case() -> None:
+    def per_tensor(grads, max_norm):
+        return [g * min(1.0, max_norm / (float(g.norm()) + 1e-6)) for g in grads]
+
+    result = ex.grade_clip_gradients(per_tensor)
+    assert not result.passed and "two large gradients" in result.message and "gradient 0" in result.message

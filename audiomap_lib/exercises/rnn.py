@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from .core import Case, ExerciseResult, _rand, register, run_cases
+from .core import Case, ExerciseResult, _rand, compare_values, register, run_cases
 
 __all__ = [
     "grade_rnn_step",
@@ -16,6 +16,7 @@ __all__ = [
     "grade_last_real_state",
     "grade_textbook_update_gate",
     "grade_half_life_steps",
+    "grade_clip_gradients",
     "solution_rnn_step",
     "solution_gru_update",
     "solution_gru_cell",
@@ -23,6 +24,7 @@ __all__ = [
     "solution_last_real_state",
     "solution_textbook_update_gate",
     "solution_half_life_steps",
+    "solution_clip_gradients",
 ]
 
 
@@ -249,3 +251,54 @@ def grade_half_life_steps(fn: Callable[[float], int]) -> ExerciseResult:
     return run_cases("half_life_steps", fn, _half_life_cases(),
                      hint="after t steps the state is z**t; solve z**t <= 1/2 for the smallest whole t "
                           "(logarithms, and round up).")
+
+
+# ---- Exercise "clip_gradients": clipping by the global norm
+
+
+def solution_clip_gradients(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
+    """Copies of ``grads`` scaled by one factor so that their global L2 norm is at most ``max_norm``."""
+    total = math.sqrt(sum(float(g.pow(2).sum()) for g in grads))
+    scale = min(1.0, max_norm / (total + 1e-6))
+    return [g * scale for g in grads]
+
+
+def _torch_clipped(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
+    """The reference: ``torch.nn.utils.clip_grad_norm_`` on parameters that carry copies of ``grads``."""
+    params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    torch.nn.utils.clip_grad_norm_(params, max_norm)
+    return [p.grad for p in params if p.grad is not None]
+
+
+def _clip_cases() -> list[Case]:
+    big = [_rand(4, 3, seed=40) * 10, _rand(5, seed=41) * 10]
+    small = [_rand(3, seed=42) * 1e-3, _rand(2, 2, seed=43) * 1e-3]
+    uneven = [_rand(6, seed=44) * 100, _rand(6, seed=45) * 1e-2]
+    cases = []
+    for label, grads, max_norm in [("two large gradients, threshold 1", big, 1.0),
+                                   ("small gradients are left alone", small, 5.0),
+                                   ("one huge and one tiny gradient: one factor for both", uneven, 0.5),
+                                   ("a single tensor", big[:1], 2.0)]:
+        cases.append(Case(label, ([g.clone() for g in grads], max_norm), expected=_torch_clipped(grads, max_norm)))
+    return cases
+
+
+def _compare_tensor_lists(expected: list[torch.Tensor], got: object) -> str | None:
+    if not isinstance(got, (list, tuple)) or len(got) != len(expected):
+        return f"expected a list of {len(expected)} tensors (one per gradient), got {type(got).__name__}" + (
+            f" of length {len(got)}" if isinstance(got, (list, tuple)) else "")
+    for i, (e, g) in enumerate(zip(expected, got)):
+        problem = compare_values(e, g)
+        if problem:
+            return f"gradient {i}: {problem}"
+    return None
+
+
+@register("clip_gradients", 4, solution_clip_gradients, "clip gradients by their global norm")
+def grade_clip_gradients(fn: Callable[[list[torch.Tensor], float], list[torch.Tensor]]) -> ExerciseResult:
+    """Grade ``fn(grads, max_norm)`` -> clipped copies against ``torch.nn.utils.clip_grad_norm_``."""
+    return run_cases("clip_gradients", fn, _clip_cases(), compare=_compare_tensor_lists,
+                     hint="compute ONE norm over all tensors together (square root of the sum of all squared "
+                          "entries), then multiply every tensor by min(1, max_norm / (norm + 1e-6)).")
