@@ -146,6 +146,22 @@ class LogMelFrontEnd(nn.Module):
         return feats, frames
 
 
+
+def _resolve_front_end(model: str, front_end: LogMelFrontEnd | None, sr: int | None) -> LogMelFrontEnd:
+    """The front end of a classifier: the given one (its rate equal to ``sr`` if both are given), or
+    ``LogMelFrontEnd(sr)``; a clear error when neither says the rate."""
+    if front_end is None:
+        if sr is None:
+            raise ValueError(f"{model} needs the sample rate of its data: pass sr= (in Hz, e.g. "
+                             "loader.sample_rate_hz) or a front_end=LogMelFrontEnd(sr=...)")
+        return LogMelFrontEnd(sr=sr)
+    if not isinstance(front_end, LogMelFrontEnd):
+        raise TypeError(f"front_end must be a LogMelFrontEnd; got {type(front_end).__name__}")
+    if sr is not None and check_sample_rate(sr, "sr") != front_end.sr:
+        raise ValueError(f"sr={sr} Hz differs from front_end.sr={front_end.sr} Hz; pass one of them, or equal rates")
+    return front_end
+
+
 class RecurrentClassifier(nn.Module):
     """Log-mel front end, a recurrent layer over time, a pooling step and a linear layer (Chapters 4 and 5).
 
@@ -180,14 +196,7 @@ class RecurrentClassifier(nn.Module):
             raise ValueError(f"pooling must be one of {POOLINGS}; got {pooling!r}")
         if cell not in RECURRENT_CELLS:
             raise ValueError(f"cell must be one of {tuple(RECURRENT_CELLS)}; got {cell!r}")
-        if front_end is None:
-            if sr is None:
-                raise ValueError("RecurrentClassifier needs the sample rate of its data: pass sr= (in Hz, e.g. "
-                                 "loader.sample_rate_hz) or a front_end=LogMelFrontEnd(sr=...)")
-            front_end = LogMelFrontEnd(sr=sr)
-        elif sr is not None and check_sample_rate(sr, "sr") != front_end.sr:
-            raise ValueError(f"sr={sr} Hz differs from front_end.sr={front_end.sr} Hz; pass one of them, or equal rates")
-        self.front_end = front_end
+        self.front_end = _resolve_front_end("RecurrentClassifier", front_end, sr)
         self.pooling = pooling
         self.cell = cell
         self.recurrent = RECURRENT_CELLS[cell](self.front_end.n_mels, hidden, num_layers=layers, batch_first=True,
@@ -298,16 +307,7 @@ class TransformerClassifier(nn.Module):
             raise ValueError(f"d_model must be even for positions='sinusoidal' (sine and cosine pairs); got {d_model}")
         if not isinstance(norm_first, bool):
             raise ValueError(f"norm_first must be True or False; got {norm_first!r}")
-        if front_end is None:
-            if sr is None:
-                raise ValueError("TransformerClassifier needs the sample rate of its data: pass sr= (in Hz, e.g. "
-                                 "loader.sample_rate_hz) or a front_end=LogMelFrontEnd(sr=...)")
-            front_end = LogMelFrontEnd(sr=sr)
-        elif not isinstance(front_end, LogMelFrontEnd):
-            raise TypeError(f"front_end must be a LogMelFrontEnd; got {type(front_end).__name__}")
-        elif sr is not None and check_sample_rate(sr, "sr") != front_end.sr:
-            raise ValueError(f"sr={sr} Hz differs from front_end.sr={front_end.sr} Hz; pass one of them, or equal rates")
-        self.front_end = front_end
+        self.front_end = _resolve_front_end("TransformerClassifier", front_end, sr)
         self.positions = positions
         self.d_model = d_model
         self.input_proj = nn.Linear(self.front_end.n_mels, d_model)
