@@ -7,10 +7,11 @@
 Other sub-commands: ``setup`` (system packages + virtual environment only),
 ``corpora`` (the offline data sets), ``book`` (the book only), ``unit`` (unit
 tests), ``notebooks`` (nbval over the chapters), ``lint`` (ruff and mypy),
-``bench`` (benchmarks), ``lock`` (regenerate requirements.lock from pyproject.toml).
+``bench`` (benchmarks), ``lock`` (regenerate requirements.lock from pyproject.toml),
+``editions`` (the student and teacher editions of the notebooks, in ``_build/editions``).
 
 Python packages: ``pyproject.toml`` lists what the course needs (its extras ``course``,
-``book`` and ``test``); ``requirements.lock`` pins every package, transitive ones included, to
+``book``, ``teach`` and ``test``); ``requirements.lock`` pins every package, transitive ones included, to
 the versions tested. ``setup`` installs the lock, then ``audiomap_lib`` itself (editable).
 
 Environment: ``AUDIOMAP_PROFILE`` (quick / standard / full), ``AUDIOMAP_DATA``
@@ -255,7 +256,7 @@ def run_all_tests() -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["build", "test", "setup", "corpora", "book", "unit", "notebooks", "lint",
-                                            "bench", "lock"])
+                                            "bench", "lock", "editions"])
     args = parser.parse_args(argv)
     start = time.monotonic()
     if args.command == "build":
@@ -279,6 +280,9 @@ def main(argv: list[str] | None = None) -> None:
         run_lint()
     elif args.command == "lock":
         write_lock()
+    elif args.command == "editions":
+        setup()
+        run([PY, "-m", "audiomap_lib.classroom", "editions", ROOT / "_build" / "editions"])
     elif args.command == "bench":
         for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
             run([PY, script])

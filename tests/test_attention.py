@@ -125,7 +125,7 @@ def test_compute_masked_mean_ignores_padding() -> None:
 
 def test_sinusoidal_positions_follow_the_formula_and_shift_by_rotation():
     from audiomap_lib.attention import compute_sinusoidal_positions
-    from audiomap_lib.exercises.attention import solution_positional_shift
+    from audiomap_lib.exercises.solutions import solution_positional_shift
 
     pe = compute_sinusoidal_positions(50, 12, dtype=torch.float64)
     t, i = np.arange(50)[:, None], np.arange(12)[None, :]

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from audiomap_lib import exercises as ex
 from audiomap_lib.conv import make_lowpass_fir
+from audiomap_lib.exercises import solutions as sol
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CHAPTER_NOTEBOOKS = {1: "01_audio_as_data", 2: "02_spectrograms", 3: "03_convolution", 4: "04_gru", 5: "05_attention", 6: "06_raw_waveform_cnn", 7: "07_wavegan",
@@ -21,7 +22,7 @@ CHAPTER_NOTEBOOKS = {1: "01_audio_as_data", 2: "02_spectrograms", 3: "03_convolu
 @pytest.mark.parametrize("name", ex.list_exercises())
 def test_every_solution_passes_its_grader(name: str) -> None:
     entry = ex.EXERCISES[name]
-    result = entry["grade"](entry["solution"])
+    result = entry["grade"](sol.SOLUTIONS[name])
     assert result.passed, str(result)
     assert "PASS" in str(result) and "passed" in result._repr_html_()
 
@@ -38,11 +39,11 @@ def test_every_chapter_has_at_least_four_exercises(chapter: int) -> None:
 @pytest.mark.parametrize("name", ex.list_exercises())
 def test_notebook_shows_the_same_solution_code(name: str) -> None:
     """The dropdown in the chapter shows exactly the code the tests run."""
-    source = inspect.getsource(ex.EXERCISES[name]["solution"]).strip()
+    source = inspect.getsource(sol.SOLUTIONS[name]).strip()
     notebook = NOTEBOOKS / f"{CHAPTER_NOTEBOOKS[ex.EXERCISES[name]['chapter']]}.ipynb"
     cells = json.loads(notebook.read_text())["cells"]
     markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-    assert source in markdown, f"the notebook's solution for {name!r} differs from exercises.solution_{name}"
+    assert source in markdown, f"the notebook's solution for {name!r} differs from exercises.solutions.solution_{name}"
 
 
 def _stub(*args, **kwargs):
@@ -154,7 +155,7 @@ def test_collate_padding_at_the_start_is_refused() -> None:
 
 def test_collate_float_lengths_are_refused() -> None:
     def float_lengths(batch):
-        w, y, n = ex.solution_collate(batch)
+        w, y, n = sol.solution_collate(batch)
         return w, y, n.float()
 
     assert "lengths: expected dtype torch.int64" in ex.grade_collate(float_lengths).message
@@ -169,7 +170,7 @@ def test_noise_with_amplitude_instead_of_power_ratio() -> None:
 
 
 def test_transposed_confusion_matrix_fails_on_the_asymmetric_case() -> None:
-    result = ex.grade_confusion_matrix(lambda p, t, k: ex.solution_confusion_matrix(t, p, k))
+    result = ex.grade_confusion_matrix(lambda p, t, k: sol.solution_confusion_matrix(t, p, k))
     assert not result.passed and "values differ" in result.message
 
 
@@ -188,9 +189,8 @@ def test_new_derivation_exercises_catch_the_usual_mistakes() -> None:
         grade_half_life_steps,
         grade_positional_shift,
         grade_textbook_update_gate,
-        solution_positional_shift,
-        solution_textbook_update_gate,
     )
+    from audiomap_lib.exercises.solutions import solution_positional_shift, solution_textbook_update_gate
 
     # PyTorch's gate without the sign flip is z, not 1 - z
     unflipped = grade_textbook_update_gate(lambda *w: tuple(-t for t in solution_textbook_update_gate(*w)))
@@ -216,8 +216,8 @@ def test_style_exercises_catch_the_usual_mistakes() -> None:
         grade_receptive_field_ms,
         grade_spectral_convergence,
         grade_style_loss,
-        solution_griffin_lim_step,
     )
+    from audiomap_lib.exercises.solutions import solution_griffin_lim_step
 
     # a Gram without the average over positions, and the transposed product (positions x positions)
     assert not grade_gram_matrix(lambda f: f @ f.T)
@@ -262,8 +262,8 @@ def test_chapter_1_and_2_exercises_catch_the_usual_mistakes() -> None:
         grade_pcm16_to_float,
         grade_quantization_snr_db,
         grade_quantize,
-        solution_mu_law_compress,
     )
+    from audiomap_lib.exercises.solutions import solution_mu_law_compress
 
     # the tone's own frequency modulo sr, without folding at sr / 2
     assert not grade_alias_frequency(lambda f, sr: f % sr)
@@ -291,7 +291,7 @@ def test_chapter_1_and_2_exercises_catch_the_usual_mistakes() -> None:
     assert not grade_dft(lambda x: torch.fft.rfft(x).conj())
     # the natural log
     assert not grade_hz_to_mel_htk(lambda f: 2595 * torch.log(1 + f / 700))
-    assert math.isclose(float(ex.solution_hz_to_mel_htk(torch.tensor([1000.0]))[0]), 1000.0, rel_tol=1e-3)
+    assert math.isclose(float(sol.solution_hz_to_mel_htk(torch.tensor([1000.0]))[0]), 1000.0, rel_tol=1e-3)
 
 
 def test_clipping_each_gradient_on_its_own_names_the_failing_case() -> None:

@@ -10,12 +10,14 @@ reported in the result.
 One module per chapter, named like the library module the chapter builds
 (``exercises.digital`` for Chapter 1, ``exercises.spectral`` for Chapter 2, ``exercises.conv`` for
 Chapter 3, ``exercises.rnn`` for Chapter 4, ...), each
-holding its ``grade_*`` functions and worked ``solution_*`` functions; the
+holding its ``grade_*`` functions. The worked solutions are in the subpackage
+``exercises.solutions`` (one module per chapter again), which the student edition leaves out
+(:mod:`audiomap_lib.classroom`); no grader calls them. The
 shared framework (:class:`ExerciseResult`, :func:`run_cases`,
 :func:`compare_values`, :func:`register`) is in :mod:`.core`. Everything is
 re-exported here, so ``from audiomap_lib.exercises import grade_flip`` works.
 The book shows the solutions behind a toggle; the tests check that every
-solution passes its grader. (Graders are not named ``check_``: across the course a
+solution passes its grader and that the notebook shows its exact code. (Graders are not named ``check_``: across the course a
 ``check_`` function validates an argument and raises.)
 """
 from __future__ import annotations

@@ -1,13 +1,12 @@
 """Chapter 5 (Attention): exercises with automatic checks and worked solutions."""
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
-from .core import Case, ExerciseResult, _rand, compare_values, register, run_cases
+from .core import Case, ExerciseResult, _rand, register, run_cases
 
 __all__ = [
     "grade_masked_softmax",
@@ -17,13 +16,6 @@ __all__ = [
     "grade_causal_mask",
     "grade_positional_shift",
     "grade_attention_entropy",
-    "solution_masked_softmax",
-    "solution_dot_product_attention",
-    "solution_additive_scores",
-    "solution_masked_mean",
-    "solution_causal_mask",
-    "solution_positional_shift",
-    "solution_attention_entropy",
 ]
 
 
@@ -32,11 +24,6 @@ def _mask(lengths: list[int], t: int) -> torch.Tensor:
 
 
 # ---- Exercise "masked_softmax"
-
-
-def solution_masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Softmax over the last axis; positions where mask is False get weight 0."""
-    return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
 
 
 def _softmax_cases() -> list[Case]:
@@ -52,7 +39,7 @@ def _softmax_cases() -> list[Case]:
     ]
 
 
-@register("masked_softmax", 5, solution_masked_softmax, "softmax that ignores padding")
+@register("masked_softmax", 5, "softmax that ignores padding")
 def grade_masked_softmax(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(scores (B, T), mask (B, T) bool)`` -> weights ``(B, T)``."""
     return run_cases("masked_softmax", fn, _softmax_cases(),
@@ -61,12 +48,6 @@ def grade_masked_softmax(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "dot_product_attention"
-
-
-def solution_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """softmax(Q K^T / sqrt(d)) V for q (..., Lq, d), k (..., Lk, d), v (..., Lk, dv)."""
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
-    return torch.softmax(scores, dim=-1) @ v
 
 
 def _sdpa_cases() -> list[Case]:
@@ -79,7 +60,7 @@ def _sdpa_cases() -> list[Case]:
     return cases
 
 
-@register("dot_product_attention", 5, solution_dot_product_attention, "scaled dot-product attention")
+@register("dot_product_attention", 5, "scaled dot-product attention")
 def grade_dot_product_attention(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(q, k, v)`` against ``torch.nn.functional.scaled_dot_product_attention``."""
     return run_cases("dot_product_attention", fn, _sdpa_cases(),
@@ -88,12 +69,6 @@ def grade_dot_product_attention(fn: Callable[..., torch.Tensor]) -> ExerciseResu
 
 
 # ---- Exercise "additive_scores"
-
-
-def solution_additive_scores(query: torch.Tensor, keys: torch.Tensor, w_q: torch.Tensor, w_k: torch.Tensor,
-                             v: torch.Tensor) -> torch.Tensor:
-    """e_j = v^T tanh(W_q s + W_k h_j) for query (B, dq), keys (B, T, dk) -> (B, T)."""
-    return torch.tanh((query @ w_q.T).unsqueeze(1) + keys @ w_k.T) @ v
 
 
 def _additive_cases() -> list[Case]:
@@ -107,7 +82,7 @@ def _additive_cases() -> list[Case]:
     return cases
 
 
-@register("additive_scores", 5, solution_additive_scores, "Bahdanau's additive scores")
+@register("additive_scores", 5, "Bahdanau's additive scores")
 def grade_additive_scores(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(query, keys, w_q, w_k, v)`` -> scores ``(B, T)`` (computed here with loops)."""
     return run_cases("additive_scores", fn, _additive_cases(),
@@ -115,12 +90,6 @@ def grade_additive_scores(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "masked_mean": mean pooling over real frames
-
-
-def solution_masked_mean(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Average of states (B, T, H) over each clip's first lengths[b] steps -> (B, H)."""
-    mask = (torch.arange(states.shape[1]) < lengths.unsqueeze(-1)).to(states.dtype)
-    return (states * mask.unsqueeze(-1)).sum(1) / lengths.unsqueeze(-1).to(states.dtype)
 
 
 def _mean_cases() -> list[Case]:
@@ -132,7 +101,7 @@ def _mean_cases() -> list[Case]:
     ]
 
 
-@register("masked_mean", 5, solution_masked_mean, "mean pooling over real frames")
+@register("masked_mean", 5, "mean pooling over real frames")
 def grade_masked_mean(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(states (B, T, H), lengths (B,))`` -> ``(B, H)``."""
     return run_cases("masked_mean", fn, _mean_cases(),
@@ -140,12 +109,6 @@ def grade_masked_mean(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "causal_mask": the mask of a Transformer decoder
-
-
-def solution_causal_mask(length: int) -> torch.Tensor:
-    """(length, length) bool: query step i may attend to key steps j <= i."""
-    steps = torch.arange(length)
-    return steps.unsqueeze(1) >= steps.unsqueeze(0)
 
 
 def _causal_cases() -> list[Case]:
@@ -165,7 +128,7 @@ def _compare_bool(expected: torch.Tensor, got: object) -> str | None:
     return None
 
 
-@register("causal_mask", 5, solution_causal_mask, "the causal mask of a Transformer decoder")
+@register("causal_mask", 5, "the causal mask of a Transformer decoder")
 def grade_causal_mask(fn: Callable[[int], torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(length)`` -> ``(length, length)`` boolean lower-triangular mask."""
     return run_cases("causal_mask", fn, _causal_cases(), compare=_compare_bool,
@@ -175,40 +138,32 @@ def grade_causal_mask(fn: Callable[[int], torch.Tensor]) -> ExerciseResult:
 # ---- Exercise "positional_shift": a derivation -- moving k steps is one rotation for every t
 
 
-def solution_positional_shift(k: int, d_model: int, base: float = 10000.0) -> torch.Tensor:
-    """(d, d) matrix M with PE[t + k] = M @ PE[t] for every t: a 2x2 rotation by k * speed_i per pair
-    (sin(a + b) = sin a cos b + cos a sin b, cos(a + b) = cos a cos b - sin a sin b)."""
-    speed = base ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
-    m = torch.zeros(d_model, d_model, dtype=torch.float64)
-    c, s = torch.cos(k * speed), torch.sin(k * speed)
-    i = torch.arange(0, d_model, 2)
-    m[i, i], m[i, i + 1] = c, s
-    m[i + 1, i], m[i + 1, i + 1] = -s, c
-    return m
-
-
 def _shift_cases() -> list[Case]:
-    return [Case(f"k = {k}, d = {d}", (k, d), expected=(k, solution_positional_shift(k, d))) for k, d in [(1, 2), (3, 8), (25, 16), (0, 4)]]
+    return [Case(f"k = {k}, d = {d}", (k, d), expected=(k, d)) for k, d in [(1, 2), (3, 8), (25, 16), (0, 4)]]
 
 
-def _compare_shift(expected: tuple[int, torch.Tensor], got: object) -> str | None:
-    """The defining property on the library's encoding first, then the matrix."""
+def _compare_shift(expected: tuple[int, int], got: object) -> str | None:
+    """The defining property on the library's encoding: ``M @ PE[t] == PE[t + k]`` for t = 0 .. 59.
+
+    The 60 encodings span R^d for every d tested, so the property fixes M: no reference matrix is needed.
+    """
     from ..attention import compute_sinusoidal_positions
 
-    k, expected_m = expected
-    if not isinstance(got, torch.Tensor) or got.shape != expected_m.shape:
+    k, d = expected
+    if not isinstance(got, torch.Tensor) or tuple(got.shape) != (d, d):
         shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
-        return f"expected a tensor of shape {tuple(expected_m.shape)}, got {shape}"
-    d = expected_m.shape[0]
+        return f"expected a tensor of shape {(d, d)}, got {shape}"
+    if not bool(torch.isfinite(got).all()):
+        return "the matrix holds NaN or infinite values"
     pe = compute_sinusoidal_positions(60 + k, d, dtype=torch.float64)
     moved = pe[:60] @ got.double().T
     gap = float((moved - pe[k:k + 60]).abs().max())
     if gap > 1e-8:
         return f"M @ PE[t] differs from PE[t + k] by up to {gap:.3g} (t = 0 .. 59)"
-    return compare_values(expected_m, got, atol=1e-8, rtol=0.0)
+    return None
 
 
-@register("positional_shift", 5, solution_positional_shift, "derive the rotation that moves a positional encoding")
+@register("positional_shift", 5, "derive the rotation that moves a positional encoding")
 def grade_positional_shift(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(k, d_model)`` -> ``(d_model, d_model)``: ``M @ PE[t]`` must equal ``PE[t + k]``
     (``attention.compute_sinusoidal_positions``) for every t."""
@@ -218,14 +173,6 @@ def grade_positional_shift(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "attention_entropy": a measurement -- how many frames does the model read?
-
-
-def solution_attention_entropy(weights: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """exp(entropy) of each row of attention weights (B, T) over its real frames -> (B,): from 1
-    (all weight on one frame) to the number of real frames (uniform). 0 * log 0 counts as 0."""
-    w = weights.double().masked_fill(~mask, 0.0)
-    plogp = torch.where(w > 0, w * torch.log(w.clamp_min(1e-300)), torch.zeros_like(w))
-    return torch.exp(-plogp.sum(-1))
 
 
 def _entropy_cases() -> list[Case]:
@@ -241,7 +188,7 @@ def _entropy_cases() -> list[Case]:
     ]
 
 
-@register("attention_entropy", 5, solution_attention_entropy, "measure how many frames attention reads")
+@register("attention_entropy", 5, "measure how many frames attention reads")
 def grade_attention_entropy(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(weights (B, T), mask (B, T))`` -> ``(B,)``, the effective number of frames."""
     return run_cases("attention_entropy", fn, _entropy_cases(),

@@ -15,23 +15,9 @@ __all__ = [
     "grade_confusion_matrix",
     "grade_m5_output_length",
     "grade_noise_at_snr",
-    "solution_center_frequency",
-    "solution_collate",
-    "solution_confusion_matrix",
-    "solution_m5_output_length",
-    "solution_noise_at_snr",
 ]
 
 # ---- Exercise "m5_output_length": the length of the M5 stack's output
-
-
-def solution_m5_output_length(length: int) -> int:
-    """Time steps left after the M5 stack: conv(80, stride 4), then 3 x [pool 4, conv 3 with padding 1]."""
-    n = (length - 80) // 4 + 1  # the long first convolution, no padding
-    for _ in range(3):
-        n = n // 4  # max-pool of 4 (stride 4): floor
-        n = (n + 2 * 1 - 3) // 1 + 1  # kernel 3 with one zero each side keeps the length
-    return n
 
 
 def _m5_cases() -> list[Case]:
@@ -46,7 +32,7 @@ def _m5_cases() -> list[Case]:
     return cases
 
 
-@register("m5_output_length", 6, solution_m5_output_length, "the length of the M5 stack's output")
+@register("m5_output_length", 6, "the length of the M5 stack's output")
 def grade_m5_output_length(fn: Callable[[int], int]) -> ExerciseResult:
     """Grade ``fn(length)`` -> number of time steps after the conv / pool stack of an M5 (as an int)."""
     return run_cases(
@@ -56,16 +42,6 @@ def grade_m5_output_length(fn: Callable[[int], int]) -> ExerciseResult:
 
 
 # ---- Exercise "collate": stack clips of different lengths
-
-
-def solution_collate(batch: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pad (1, n_i) clips with zeros at the end to the longest; return waveforms, labels, lengths."""
-    lengths = torch.tensor([wav.shape[-1] for wav, _ in batch], dtype=torch.int64)
-    waveforms = torch.zeros(len(batch), 1, int(lengths.max()))
-    for i, (wav, _) in enumerate(batch):
-        waveforms[i, :, : wav.shape[-1]] = wav  # real samples first, zeros after
-    labels = torch.tensor([label for _, label in batch], dtype=torch.int64)
-    return waveforms, labels, lengths
 
 
 def _collate_compare(expected: Any, got: Any) -> str | None:
@@ -95,7 +71,7 @@ def _collate_cases() -> list[Case]:
     return cases
 
 
-@register("collate", 6, solution_collate, "a padding collate with lengths")
+@register("collate", 6, "a padding collate with lengths")
 def grade_collate(fn: Callable[..., Any]) -> ExerciseResult:
     """Grade ``fn(batch)`` -> ``(waveforms (B, 1, T_max), labels (B,) int64, lengths (B,) int64)``."""
     return run_cases(
@@ -105,14 +81,6 @@ def grade_collate(fn: Callable[..., Any]) -> ExerciseResult:
 
 
 # ---- Exercise "noise_at_snr": add noise at a given signal-to-noise ratio
-
-
-def solution_noise_at_snr(waveform: torch.Tensor, noise: torch.Tensor, snr_db: float) -> torch.Tensor:
-    """waveform + a * noise, with a chosen so that 10 log10(P_signal / P_scaled_noise) = snr_db."""
-    p_signal = waveform.pow(2).mean()
-    p_noise = noise.pow(2).mean()
-    a = torch.sqrt(p_signal / (p_noise * 10 ** (snr_db / 10)))  # power scales with a^2
-    return waveform + a * noise
 
 
 def _noise_cases() -> list[Case]:
@@ -125,7 +93,7 @@ def _noise_cases() -> list[Case]:
     return cases
 
 
-@register("noise_at_snr", 6, solution_noise_at_snr, "noise at a given SNR")
+@register("noise_at_snr", 6, "noise at a given SNR")
 def grade_noise_at_snr(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(waveform (T,), noise (T,), snr_db)`` -> noisy waveform with exactly that SNR."""
     return run_cases(
@@ -135,14 +103,6 @@ def grade_noise_at_snr(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "confusion_matrix": count true class x predicted class
-
-
-def solution_confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """(n_classes, n_classes) int64 counts; row = true class, column = predicted class."""
-    matrix = torch.zeros(n_classes, n_classes, dtype=torch.int64)
-    for p, t in zip(predicted.tolist(), labels.tolist()):
-        matrix[t, p] += 1
-    return matrix
 
 
 def _cm_cases() -> list[Case]:
@@ -159,7 +119,7 @@ def _cm_cases() -> list[Case]:
     return cases
 
 
-@register("confusion_matrix", 6, solution_confusion_matrix, "the confusion matrix")
+@register("confusion_matrix", 6, "the confusion matrix")
 def grade_confusion_matrix(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(predicted (N,), labels (N,), n_classes)`` -> ``(K, K)`` counts, rows = true class."""
     return run_cases(
@@ -169,12 +129,6 @@ def grade_confusion_matrix(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "center_frequency": where a learned filter passes most
-
-
-def solution_center_frequency(kernel: torch.Tensor, sr: int, n_fft: int = 512) -> float:
-    """Frequency (Hz) of the largest magnitude of the kernel's zero-padded FFT."""
-    magnitude = torch.fft.rfft(kernel, n=n_fft).abs()  # n_fft // 2 + 1 bins from 0 to sr / 2
-    return float(magnitude.argmax()) * sr / n_fft  # bin k lies at k * sr / n_fft Hz
 
 
 def _center_cases() -> list[tuple[str, tuple, float]]:
@@ -188,7 +142,7 @@ def _center_cases() -> list[tuple[str, tuple, float]]:
     return cases
 
 
-@register("center_frequency", 6, solution_center_frequency, "the centre frequency of a filter")
+@register("center_frequency", 6, "the centre frequency of a filter")
 def grade_center_frequency(fn: Callable[..., float]) -> ExerciseResult:
     """Grade ``fn(kernel (K,), sr, n_fft=512)`` -> the peak frequency of ``|H(f)|`` in Hz (within one FFT bin)."""
     for i, (label, args, expected) in enumerate(_center_cases(), start=1):

@@ -17,23 +17,9 @@ __all__ = [
     "grade_conv_output",
     "grade_lowpass",
     "grade_bandpass",
-    "solution_flip",
-    "solution_output_length",
-    "solution_causal_conv",
-    "solution_conv_output",
-    "solution_lowpass",
-    "solution_bandpass",
 ]
 
 # ---- Exercise "flip": true convolution from a cross-correlation layer
-
-
-def solution_flip(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Full convolution of 1-D x and w with F.conv1d (which does not flip)."""
-    k = w.shape[0]
-    x3 = F.pad(x, (k - 1, k - 1)).view(1, 1, -1)  # pad so every overlap counts
-    w3 = w.flip(0).view(1, 1, k)  # flip the kernel: correlation becomes convolution
-    return F.conv1d(x3, w3).view(-1)
 
 
 def _flip_cases() -> list[Case]:
@@ -46,7 +32,7 @@ def _flip_cases() -> list[Case]:
     return [Case(lbl, (x, w), expected=torch.from_numpy(np.convolve(x.numpy(), w.numpy()))) for lbl, x, w in pairs]
 
 
-@register("flip", 3, solution_flip, "true convolution from F.conv1d and a flip")
+@register("flip", 3, "true convolution from F.conv1d and a flip")
 def grade_flip(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(x, w)`` -> full convolution, shape ``(len(x) + len(w) - 1,)`` (equals ``numpy.convolve``)."""
     return run_cases(
@@ -56,12 +42,6 @@ def grade_flip(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Exer
 
 
 # ---- Exercise "output_length": the output-length formula
-
-
-def solution_output_length(length: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
-    """Output length of a 1-D conv layer with `padding` zeros on each side."""
-    span = dilation * (kernel - 1) + 1  # samples covered by the dilated kernel
-    return (length + 2 * padding - span) // stride + 1
 
 
 def _output_length_cases() -> list[Case]:
@@ -78,7 +58,7 @@ def _output_length_cases() -> list[Case]:
     return cases
 
 
-@register("output_length", 3, solution_output_length, "the output-length formula")
+@register("output_length", 3, "the output-length formula")
 def grade_output_length(fn: Callable[..., int]) -> ExerciseResult:
     """Grade ``fn(length, kernel, stride=, padding=, dilation=)`` -> int against real F.conv1d outputs."""
     return run_cases(
@@ -90,13 +70,6 @@ def grade_output_length(fn: Callable[..., int]) -> ExerciseResult:
 # ---- Exercise "causal_conv": causal padding
 
 
-def solution_causal_conv(x: torch.Tensor, weight: torch.Tensor, dilation: int = 1) -> torch.Tensor:
-    """Causal conv: output t sees inputs t, t-d, ..., never the future; same length."""
-    k = weight.shape[-1]
-    x = F.pad(x, (dilation * (k - 1), 0))  # all the zeros on the left
-    return F.conv1d(x, weight, dilation=dilation)
-
-
 def _causal_cases() -> list[Case]:
     cases = []
     for i, (b, c, o, t, k, d) in enumerate([(1, 1, 1, 10, 3, 1), (2, 3, 4, 50, 5, 1), (2, 2, 3, 40, 3, 4), (1, 1, 1, 6, 6, 1)]):
@@ -106,7 +79,7 @@ def _causal_cases() -> list[Case]:
     return cases
 
 
-@register("causal_conv", 3, solution_causal_conv, "causal padding")
+@register("causal_conv", 3, "causal padding")
 def grade_causal_conv(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(x, weight, dilation=)`` -> causal convolution of the same length as ``x``.
 
@@ -137,21 +110,6 @@ def grade_causal_conv(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 # ---- Exercise "conv_output": a conv layer with stride, padding and dilation
 
 
-def solution_conv_output(
-    x: torch.Tensor, weight: torch.Tensor, stride: int = 1, padding: int = 0, dilation: int = 1
-) -> torch.Tensor:
-    """conv1d (cross-correlation) with stride, padding and dilation, as a loop over taps."""
-    k = weight.shape[-1]
-    x = F.pad(x, (padding, padding))
-    out_len = (x.shape[-1] - dilation * (k - 1) - 1) // stride + 1
-    y = torch.zeros(x.shape[0], weight.shape[0], out_len, dtype=x.dtype)
-    for j in range(k):  # tap j reads the input shifted by j * dilation
-        start = j * dilation
-        xs = x[:, :, start:start + stride * (out_len - 1) + 1:stride]  # (batch, in, out_len)
-        y = y + torch.einsum("bct,oc->bot", xs, weight[:, :, j])
-    return y
-
-
 def _conv_cases() -> list[Case]:
     grid = [
         ("plain", 1, 1, 1, 20, 3, 1, 0, 1),
@@ -169,7 +127,7 @@ def _conv_cases() -> list[Case]:
     return cases
 
 
-@register("conv_output", 3, solution_conv_output, "stride, padding and dilation")
+@register("conv_output", 3, "stride, padding and dilation")
 def grade_conv_output(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(x, weight, stride=, padding=, dilation=)`` against ``F.conv1d`` (no bias, groups 1).
 
@@ -182,14 +140,6 @@ def grade_conv_output(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "lowpass": a windowed-sinc low-pass filter
-
-
-def solution_lowpass(cutoff_hz: float, sr: int, n_taps: int) -> torch.Tensor:
-    """Windowed-sinc low-pass: ideal (sinc) response, cut to n_taps, Hamming window."""
-    n = torch.arange(n_taps, dtype=torch.float64) - (n_taps - 1) / 2  # centred tap index
-    fc = cutoff_hz / sr  # cutoff in cycles per sample
-    h = 2 * fc * torch.sinc(2 * fc * n) * torch.hamming_window(n_taps, periodic=False, dtype=torch.float64)
-    return h / h.sum()  # gain exactly 1 at 0 Hz
 
 
 def _response_result(name: str, kernel: Any, sr: int, specs: list[tuple[str, Sequence[float], float, float]],
@@ -219,7 +169,7 @@ def _kernel_shape_problem(name: str, kernel: Any, label: str, n_taps: int | None
     return None
 
 
-@register("lowpass", 3, solution_lowpass, "a windowed-sinc low-pass")
+@register("lowpass", 3, "a windowed-sinc low-pass")
 def grade_lowpass(fn: Callable[[float, int, int], torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(cutoff_hz, sr, n_taps)`` -> low-pass kernel of ``n_taps`` taps.
 
@@ -253,16 +203,7 @@ def grade_lowpass(fn: Callable[[float, int, int], torch.Tensor]) -> ExerciseResu
 # ---- Exercise "bandpass": combine a low-pass and a high-pass
 
 
-def solution_bandpass(low_hz: float, high_hz: float, sr: int, n_taps: int) -> torch.Tensor:
-    """Band-pass = high-pass above low_hz, then low-pass below high_hz (convolve the kernels)."""
-    from audiomap_lib.conv import convolve_full, make_highpass_fir, make_lowpass_fir
-
-    high = make_highpass_fir(low_hz, sr, n_taps)  # removes what lies below low_hz
-    low = make_lowpass_fir(high_hz, sr, n_taps)  # removes what lies above high_hz
-    return convolve_full(high, low)  # filtering by both = one filter with the convolved kernel
-
-
-@register("bandpass", 3, solution_bandpass, "a band-pass from a low-pass and a high-pass")
+@register("bandpass", 3, "a band-pass from a low-pass and a high-pass")
 def grade_bandpass(fn: Callable[[float, float, int, int], torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(low_hz, high_hz, sr, n_taps)`` -> a band-pass kernel (any length up to ``2 * n_taps``).
 

@@ -79,14 +79,18 @@ class Case:
 
 
 EXERCISES: dict[str, dict[str, Any]] = {}
-"""Every registered exercise: name -> ``{"chapter", "grade", "solution", "summary"}``."""
+"""Every registered exercise: name -> ``{"chapter", "grade", "summary"}``."""
 
 
-def register(name: str, chapter: int, solution: Callable[..., Any], summary: str):
-    """Decorator that records a grader (a ``grade_*`` function) in :data:`EXERCISES`."""
+def register(name: str, chapter: int, summary: str):
+    """Decorator that records a grader (a ``grade_*`` function) in :data:`EXERCISES`.
+
+    The worked solutions are not recorded here: they live in :mod:`audiomap_lib.exercises.solutions`,
+    which the student edition does not ship (``python -m audiomap_lib.classroom editions``).
+    """
 
     def wrap(grade: Callable[..., ExerciseResult]) -> Callable[..., ExerciseResult]:
-        EXERCISES[name] = {"chapter": chapter, "grade": grade, "solution": solution, "summary": summary}
+        EXERCISES[name] = {"chapter": chapter, "grade": grade, "summary": summary}
         return grade
 
     return wrap

@@ -15,23 +15,13 @@ __all__ = [
     "grade_quantize",
     "grade_quantization_snr_db",
     "grade_mu_law_compress",
-    "solution_alias_frequency",
-    "solution_pcm16_to_float",
-    "solution_quantize",
-    "solution_quantization_snr_db",
-    "solution_mu_law_compress",
 ]
 
 
 # ---- Exercise "alias_frequency"
 
 
-def solution_alias_frequency(freq_hz: float, sr: int) -> float:
-    """The frequency heard after sampling a sine of freq_hz at sr: folded into [0, sr / 2]."""
-    return abs(freq_hz - sr * round(freq_hz / sr))
-
-
-@register("alias_frequency", 1, solution_alias_frequency, "the alias of a sampled sine")
+@register("alias_frequency", 1, "the alias of a sampled sine")
 def grade_alias_frequency(fn: Callable[..., float]) -> ExerciseResult:
     """Grade ``fn(freq_hz, sr)`` -> Hz against :func:`audiomap_lib.digital.compute_alias_frequency`."""
     from ..digital import compute_alias_frequency
@@ -45,12 +35,7 @@ def grade_alias_frequency(fn: Callable[..., float]) -> ExerciseResult:
 # ---- Exercise "pcm16_to_float"
 
 
-def solution_pcm16_to_float(samples: np.ndarray) -> torch.Tensor:
-    """16-bit integer PCM to float32 in [-1, 1): divide by 2**15."""
-    return torch.from_numpy(samples.astype(np.float32) / 32768.0)
-
-
-@register("pcm16_to_float", 1, solution_pcm16_to_float, "16-bit PCM to floating point")
+@register("pcm16_to_float", 1, "16-bit PCM to floating point")
 def grade_pcm16_to_float(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(samples int16 (N,))`` -> float32 ``(N,)`` against :func:`audiomap_lib.io.pcm_to_float`."""
     from ..io import pcm_to_float
@@ -75,13 +60,7 @@ def grade_pcm16_to_float(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 # ---- Exercise "quantize"
 
 
-def solution_quantize(x: torch.Tensor, bits: int) -> torch.Tensor:
-    """Round x in [-1, 1] to the nearest multiple of 2 / 2**bits, kept within [-1, 1 - step]."""
-    step = 2.0 / 2**bits
-    return (torch.round(x / step) * step).clamp(-1.0, 1.0 - step)
-
-
-@register("quantize", 1, solution_quantize, "uniform quantisation to a number of bits")
+@register("quantize", 1, "uniform quantisation to a number of bits")
 def grade_quantize(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(x (N,), bits)`` against :func:`audiomap_lib.digital.quantize_uniform`."""
     from ..digital import quantize_uniform
@@ -95,12 +74,7 @@ def grade_quantize(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 # ---- Exercise "quantization_snr_db"
 
 
-def solution_quantization_snr_db(bits: int) -> float:
-    """SNR of a full-scale sine quantised with bits bits: 10 log10(1.5 * 4**bits) dB."""
-    return 10 * math.log10(1.5 * 4.0**bits)
-
-
-@register("quantization_snr_db", 1, solution_quantization_snr_db, "the quantisation SNR of a full-scale sine")
+@register("quantization_snr_db", 1, "the quantisation SNR of a full-scale sine")
 def grade_quantization_snr_db(fn: Callable[..., float]) -> ExerciseResult:
     """Grade ``fn(bits)`` -> dB against :func:`audiomap_lib.digital.compute_expected_quantization_snr_db`."""
     from ..digital import compute_expected_quantization_snr_db
@@ -113,12 +87,7 @@ def grade_quantization_snr_db(fn: Callable[..., float]) -> ExerciseResult:
 # ---- Exercise "mu_law_compress"
 
 
-def solution_mu_law_compress(x: torch.Tensor, mu: int = 255) -> torch.Tensor:
-    """Mu-law companding: sign(x) * ln(1 + mu |x|) / ln(1 + mu), values in [-1, 1]."""
-    return torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu)
-
-
-@register("mu_law_compress", 1, solution_mu_law_compress, "the mu-law compressor (before the codes)")
+@register("mu_law_compress", 1, "the mu-law compressor (before the codes)")
 def grade_mu_law_compress(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(x (N,), mu=255)`` -> ``(N,)`` in [-1, 1]; rounded to codes, the solution gives
     :func:`audiomap_lib.digital.encode_mu_law` (tests/test_exercises.py checks it)."""

@@ -1,7 +1,6 @@
 """Chapter 7 (WaveGAN): exercises with automatic checks and worked solutions."""
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -15,23 +14,13 @@ __all__ = [
     "grade_phase_shuffle_one",
     "grade_gradient_penalty",
     "grade_inception_score",
-    "solution_transpose_length",
-    "solution_zero_stuffing",
-    "solution_phase_shuffle_one",
-    "solution_gradient_penalty",
-    "solution_inception_score",
 ]
 
 
 # ---- Exercise "transpose_length"
 
 
-def solution_transpose_length(length: int, kernel: int, stride: int, padding: int = 0, output_padding: int = 0) -> int:
-    """Output length of a transposed convolution."""
-    return (length - 1) * stride - 2 * padding + kernel + output_padding
-
-
-@register("transpose_length", 7, solution_transpose_length, "the output length of a transposed convolution")
+@register("transpose_length", 7, "the output length of a transposed convolution")
 def grade_transpose_length(fn: Callable[..., int]) -> ExerciseResult:
     """Grade ``fn(length, kernel, stride, padding=0, output_padding=0)`` against ``nn.ConvTranspose1d``."""
     cases = []
@@ -46,14 +35,7 @@ def grade_transpose_length(fn: Callable[..., int]) -> ExerciseResult:
 # ---- Exercise "zero_stuffing"
 
 
-def solution_zero_stuffing(x: torch.Tensor, stride: int) -> torch.Tensor:
-    """Put stride - 1 zeros between neighbouring samples of x (..., L): length (L - 1) * stride + 1."""
-    out = x.new_zeros(*x.shape[:-1], (x.shape[-1] - 1) * stride + 1)
-    out[..., ::stride] = x
-    return out
-
-
-@register("zero_stuffing", 7, solution_zero_stuffing, "the zero-stuffing inside a transposed convolution")
+@register("zero_stuffing", 7, "the zero-stuffing inside a transposed convolution")
 def grade_zero_stuffing(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(x, stride)``; with it, a true convolution gives ``F.conv_transpose1d`` (the chapter shows how)."""
     x = _rand(2, 3, 5, seed=1)
@@ -69,14 +51,7 @@ def grade_zero_stuffing(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 # ---- Exercise "phase_shuffle_one"
 
 
-def solution_phase_shuffle_one(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Shift x (channels, T) by k samples (out[:, t] = x[:, t - k]), mirroring the signal at the ends."""
-    r = abs(k)
-    padded = F.pad(x[None], (r, r), mode="reflect")[0]
-    return padded[:, r - k:r - k + x.shape[-1]]
-
-
-@register("phase_shuffle_one", 7, solution_phase_shuffle_one, "phase shuffle of one example, with reflection")
+@register("phase_shuffle_one", 7, "phase shuffle of one example, with reflection")
 def grade_phase_shuffle_one(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(x (channels, T), k)`` against the library's phase shuffle for a fixed shift."""
     x = torch.arange(2 * 8, dtype=torch.float64).view(2, 8)
@@ -89,18 +64,14 @@ def grade_phase_shuffle_one(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 # ---- Exercise "gradient_penalty"
 
 
-def solution_gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_hat: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
-    """weight * mean over the batch of (||grad critic(x_hat)||_2 - 1)^2, differentiable (create_graph)."""
-    x_hat = x_hat.detach().requires_grad_(True)
-    (grads,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return weight * ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
-
-
 def _penalty_value(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, weight: float) -> torch.Tensor:
-    return solution_gradient_penalty(critic, x, weight).detach()
+    """The library's penalty with real = fake = x, so that x_hat = x whatever eps is drawn."""
+    from ..gan.losses import compute_gradient_penalty
+
+    return compute_gradient_penalty(critic, x, x, weight).detach()
 
 
-@register("gradient_penalty", 7, solution_gradient_penalty, "WGAN-GP's gradient penalty at given points")
+@register("gradient_penalty", 7, "WGAN-GP's gradient penalty at given points")
 def grade_gradient_penalty(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(critic, x_hat (B, 1, T), weight)`` -> a 0-d tensor."""
     a = _rand(6, seed=3)
@@ -131,15 +102,7 @@ def grade_gradient_penalty(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 # ---- Exercise "inception_score"
 
 
-def solution_inception_score(probabilities: torch.Tensor) -> float:
-    """exp(mean over clips of KL(p(y|x) || p(y))) for softmax outputs (N, K)."""
-    p = probabilities.double()
-    marginal = p.mean(0, keepdim=True)
-    kl = (p * (torch.log(p.clamp_min(1e-12)) - torch.log(marginal.clamp_min(1e-12)))).sum(1)
-    return math.exp(float(kl.mean()))
-
-
-@register("inception_score", 7, solution_inception_score, "the inception score of a set of predictions")
+@register("inception_score", 7, "the inception score of a set of predictions")
 def grade_inception_score(fn: Callable[..., float]) -> ExerciseResult:
     """Grade ``fn(probabilities (N, K))`` -> a float."""
     from ..gan.scores import compute_inception_score

@@ -1,7 +1,6 @@
 """Chapter 4 (Gated recurrent units): exercises with automatic checks and worked solutions."""
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -17,24 +16,10 @@ __all__ = [
     "grade_textbook_update_gate",
     "grade_half_life_steps",
     "grade_clip_gradients",
-    "solution_rnn_step",
-    "solution_gru_update",
-    "solution_gru_cell",
-    "solution_gru_parameter_count",
-    "solution_last_real_state",
-    "solution_textbook_update_gate",
-    "solution_half_life_steps",
-    "solution_clip_gradients",
 ]
 
 
 # ---- Exercise "rnn_step": one step of a vanilla RNN
-
-
-def solution_rnn_step(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
-                      b: torch.Tensor) -> torch.Tensor:
-    """h_new = tanh(W_ih x + W_hh h + b) for a batch: x (B, I), h (B, H) -> (B, H)."""
-    return torch.tanh(x @ w_ih.T + h @ w_hh.T + b)
 
 
 def _rnn_step_cases() -> list[Case]:
@@ -51,7 +36,7 @@ def _rnn_step_cases() -> list[Case]:
     return cases
 
 
-@register("rnn_step", 4, solution_rnn_step, "one vanilla RNN step")
+@register("rnn_step", 4, "one vanilla RNN step")
 def grade_rnn_step(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(x, h, w_ih, w_hh, b)`` -> ``(B, H)`` against ``torch.nn.RNNCell``."""
     return run_cases("rnn_step", fn, _rnn_step_cases(),
@@ -59,11 +44,6 @@ def grade_rnn_step(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "gru_update": PyTorch's state update
-
-
-def solution_gru_update(z: torch.Tensor, n: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """PyTorch's GRU update: z close to 1 keeps the old state h, close to 0 takes the candidate n."""
-    return (1 - z) * n + z * h
 
 
 def _gru_update_cases() -> list[Case]:
@@ -76,7 +56,7 @@ def _gru_update_cases() -> list[Case]:
     ]
 
 
-@register("gru_update", 4, solution_gru_update, "PyTorch's GRU state update")
+@register("gru_update", 4, "PyTorch's GRU state update")
 def grade_gru_update(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(z, n, h)`` -> the new state, PyTorch's convention (not the seed's)."""
     return run_cases("gru_update", fn, _gru_update_cases(),
@@ -84,17 +64,6 @@ def grade_gru_update(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "gru_cell": PyTorch's GRU cell from its weights
-
-
-def solution_gru_cell(x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor,
-                      b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
-    """One torch.nn.GRUCell step from its weights (rows: reset, update, candidate)."""
-    i_r, i_z, i_n = (x @ w_ih.T + b_ih).chunk(3, dim=1)
-    h_r, h_z, h_n = (h @ w_hh.T + b_hh).chunk(3, dim=1)
-    r = torch.sigmoid(i_r + h_r)
-    z = torch.sigmoid(i_z + h_z)
-    n = torch.tanh(i_n + r * h_n)  # the reset gate acts AFTER the recurrent product
-    return (1 - z) * n + z * h
 
 
 def _gru_cell_cases() -> list[Case]:
@@ -110,7 +79,7 @@ def _gru_cell_cases() -> list[Case]:
     return cases
 
 
-@register("gru_cell", 4, solution_gru_cell, "PyTorch's GRU cell from its weights")
+@register("gru_cell", 4, "PyTorch's GRU cell from its weights")
 def grade_gru_cell(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(x, h, w_ih, w_hh, b_ih, b_hh)`` -> ``(B, H)`` against ``torch.nn.GRUCell``."""
     return run_cases("gru_cell", fn, _gru_cell_cases(),
@@ -119,16 +88,6 @@ def grade_gru_cell(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "gru_parameter_count"
-
-
-def solution_gru_parameter_count(input_size: int, hidden: int, layers: int = 1, bidirectional: bool = False) -> int:
-    """Weights of torch.nn.GRU: per layer and direction 3 gates x (W_ih, W_hh, b_ih, b_hh)."""
-    directions = 2 if bidirectional else 1
-    total = 0
-    for layer in range(layers):
-        size_in = input_size if layer == 0 else hidden * directions
-        total += directions * 3 * (hidden * size_in + hidden * hidden + 2 * hidden)
-    return total
 
 
 def _count_cases() -> list[Case]:
@@ -141,7 +100,7 @@ def _count_cases() -> list[Case]:
     return cases
 
 
-@register("gru_parameter_count", 4, solution_gru_parameter_count, "count a GRU's weights")
+@register("gru_parameter_count", 4, "count a GRU's weights")
 def grade_gru_parameter_count(fn: Callable[..., int]) -> ExerciseResult:
     """Grade ``fn(input_size, hidden, layers=1, bidirectional=False)`` -> ``int`` against ``torch.nn.GRU``."""
     return run_cases("gru_parameter_count", fn, _count_cases(),
@@ -150,12 +109,6 @@ def grade_gru_parameter_count(fn: Callable[..., int]) -> ExerciseResult:
 
 
 # ---- Exercise "last_real_state": the state at each clip's last real frame
-
-
-def solution_last_real_state(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """states (B, T, H), lengths (B,) -> (B, H): the state at step lengths[b] - 1 of each clip."""
-    batch = torch.arange(states.shape[0])
-    return states[batch, lengths - 1]
 
 
 def _last_cases() -> list[Case]:
@@ -168,7 +121,7 @@ def _last_cases() -> list[Case]:
     ]
 
 
-@register("last_real_state", 4, solution_last_real_state, "the last real state of padded sequences")
+@register("last_real_state", 4, "the last real state of padded sequences")
 def grade_last_real_state(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(states (B, T, H), lengths (B,))`` -> ``(B, H)``."""
     return run_cases("last_real_state", fn, _last_cases(),
@@ -176,15 +129,6 @@ def grade_last_real_state(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 
 
 # ---- Exercise "textbook_update_gate": a derivation, checked on random GRUs
-
-
-def solution_textbook_update_gate(w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor,
-                                  b_hh: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weights ``(w_z (H, H + I), b_z (H,))`` of the textbook update gate, which reads ``[h, x]`` and
-    must equal ``1 - z`` of PyTorch's GRU: ``sigmoid(-a) = 1 - sigmoid(a)``, so negate PyTorch's."""
-    _, i_z, _ = w_ih.chunk(3, dim=0)
-    _, h_z, _ = w_hh.chunk(3, dim=0)
-    return -torch.cat([h_z, i_z], dim=1), -(b_ih.chunk(3)[1] + b_hh.chunk(3)[1])
 
 
 def _textbook_gate_cases() -> list[Case]:
@@ -217,7 +161,7 @@ def _compare_update_gate(expected: tuple[torch.Tensor, torch.Tensor], got: objec
     return None
 
 
-@register("textbook_update_gate", 4, solution_textbook_update_gate, "derive the textbook update gate from PyTorch's")
+@register("textbook_update_gate", 4, "derive the textbook update gate from PyTorch's")
 def grade_textbook_update_gate(fn: Callable[..., tuple[torch.Tensor, torch.Tensor]]) -> ExerciseResult:
     """Grade ``fn(w_ih, w_hh, b_ih, b_hh)`` -> ``(w_z (H, H + I), b_z (H,))``: on random inputs
     ``sigmoid(w_z @ [h, x] + b_z)`` must equal ``1 - z`` of ``torch.nn.GRUCell``."""
@@ -229,23 +173,18 @@ def grade_textbook_update_gate(fn: Callable[..., tuple[torch.Tensor, torch.Tenso
 # ---- Exercise "half_life_steps": how long a GRU keeps its state, derived and simulated
 
 
-def solution_half_life_steps(z: float) -> int:
-    """Smallest t with z**t <= 1/2: a state updated by h <- z h + (1 - z) * 0 halves after t steps."""
-    return math.ceil(math.log(0.5) / math.log(z) - 1e-9)
-
-
 def _half_life_cases() -> list[Case]:
     cases = []
     for z in (0.5, 0.9, 0.99, 0.999, 0.25):
         h, t = torch.ones(1, dtype=torch.float64), 0
         while float(h) > 0.5:  # simulate PyTorch's update with a zero candidate
-            h = solution_gru_update(torch.full_like(h, z), torch.zeros_like(h), h)
+            h = z * h + (1 - z) * torch.zeros_like(h)  # PyTorch's update h' = (1 - z) n + z h, n = 0
             t += 1
         cases.append(Case(f"z = {z}", (z,), expected=t))
     return cases
 
 
-@register("half_life_steps", 4, solution_half_life_steps, "derive how long a gate keeps the state")
+@register("half_life_steps", 4, "derive how long a gate keeps the state")
 def grade_half_life_steps(fn: Callable[[float], int]) -> ExerciseResult:
     """Grade ``fn(z)`` -> ``int`` against a simulation of ``h <- (1 - z) * 0 + z * h`` from ``h = 1``."""
     return run_cases("half_life_steps", fn, _half_life_cases(),
@@ -254,13 +193,6 @@ def grade_half_life_steps(fn: Callable[[float], int]) -> ExerciseResult:
 
 
 # ---- Exercise "clip_gradients": clipping by the global norm
-
-
-def solution_clip_gradients(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
-    """Copies of ``grads`` scaled by one factor so that their global L2 norm is at most ``max_norm``."""
-    total = math.sqrt(sum(float(g.pow(2).sum()) for g in grads))
-    scale = min(1.0, max_norm / (total + 1e-6))
-    return [g * scale for g in grads]
 
 
 def _torch_clipped(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
@@ -296,7 +228,7 @@ def _compare_tensor_lists(expected: list[torch.Tensor], got: object) -> str | No
     return None
 
 
-@register("clip_gradients", 4, solution_clip_gradients, "clip gradients by their global norm")
+@register("clip_gradients", 4, "clip gradients by their global norm")
 def grade_clip_gradients(fn: Callable[[list[torch.Tensor], float], list[torch.Tensor]]) -> ExerciseResult:
     """Grade ``fn(grads, max_norm)`` -> clipped copies against ``torch.nn.utils.clip_grad_norm_``."""
     return run_cases("clip_gradients", fn, _clip_cases(), compare=_compare_tensor_lists,

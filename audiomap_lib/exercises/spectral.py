@@ -15,25 +15,13 @@ __all__ = [
     "grade_hann_window",
     "grade_dft",
     "grade_hz_to_mel_htk",
-    "solution_frame_count",
-    "solution_bin_frequencies",
-    "solution_hann_window",
-    "solution_dft",
-    "solution_hz_to_mel_htk",
 ]
 
 
 # ---- Exercise "frame_count"
 
 
-def solution_frame_count(n_samples: int, n_fft: int, hop_length: int, center: bool = True) -> int:
-    """Frames of an STFT: centred frames pad n_fft // 2 samples on each side first."""
-    if center:
-        n_samples += 2 * (n_fft // 2)
-    return 1 + (n_samples - n_fft) // hop_length
-
-
-@register("frame_count", 2, solution_frame_count, "how many frames an STFT has")
+@register("frame_count", 2, "how many frames an STFT has")
 def grade_frame_count(fn: Callable[..., int]) -> ExerciseResult:
     """Grade ``fn(n_samples, n_fft, hop_length, center=True)`` against the shape of ``torch.stft``."""
     cases = []
@@ -49,12 +37,7 @@ def grade_frame_count(fn: Callable[..., int]) -> ExerciseResult:
 # ---- Exercise "bin_frequencies"
 
 
-def solution_bin_frequencies(n_fft: int, sr: int) -> torch.Tensor:
-    """Centre frequency (Hz) of each of the n_fft // 2 + 1 bins of a real FFT: k * sr / n_fft."""
-    return torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sr / n_fft
-
-
-@register("bin_frequencies", 2, solution_bin_frequencies, "the frequency of each FFT bin")
+@register("bin_frequencies", 2, "the frequency of each FFT bin")
 def grade_bin_frequencies(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(n_fft, sr)`` -> ``(n_fft // 2 + 1,)`` Hz against ``numpy.fft.rfftfreq``."""
     cases = [Case(f"n_fft {n}, {sr} Hz", (n, sr), expected=torch.from_numpy(np.fft.rfftfreq(n, 1 / sr)))
@@ -66,13 +49,7 @@ def grade_bin_frequencies(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 # ---- Exercise "hann_window"
 
 
-def solution_hann_window(length: int) -> torch.Tensor:
-    """The periodic Hann window (as torch.hann_window): 0.5 - 0.5 cos(2 pi n / length)."""
-    n = torch.arange(length, dtype=torch.float64)
-    return 0.5 - 0.5 * torch.cos(2 * math.pi * n / length)
-
-
-@register("hann_window", 2, solution_hann_window, "the periodic Hann window")
+@register("hann_window", 2, "the periodic Hann window")
 def grade_hann_window(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(length)`` against ``torch.hann_window(length)`` (periodic, as the STFT uses)."""
     cases = [Case(f"length {n}", (n,), expected=torch.hann_window(n, dtype=torch.float64)) for n in (4, 8, 400, 513)]
@@ -84,16 +61,7 @@ def grade_hann_window(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 # ---- Exercise "dft"
 
 
-def solution_dft(x: torch.Tensor) -> torch.Tensor:
-    """The one-sided DFT of a real signal x (N,) as a matrix product: X[k] = sum_n x[n] exp(-2 pi i k n / N)."""
-    n = x.shape[-1]
-    k = torch.arange(n // 2 + 1, dtype=torch.float64)[:, None]
-    t = torch.arange(n, dtype=torch.float64)[None, :]
-    basis = torch.exp(-2j * math.pi * k * t / n)
-    return basis @ x.to(torch.complex128)
-
-
-@register("dft", 2, solution_dft, "the discrete Fourier transform from its definition")
+@register("dft", 2, "the discrete Fourier transform from its definition")
 def grade_dft(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(x (N,))`` -> complex ``(N // 2 + 1,)`` against ``torch.fft.rfft``."""
     impulse = torch.zeros(8, dtype=torch.float64)
@@ -119,12 +87,7 @@ def grade_dft(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
 # ---- Exercise "hz_to_mel_htk"
 
 
-def solution_hz_to_mel_htk(freq_hz: torch.Tensor) -> torch.Tensor:
-    """The HTK mel scale: 2595 log10(1 + f / 700)."""
-    return 2595.0 * torch.log10(1.0 + freq_hz / 700.0)
-
-
-@register("hz_to_mel_htk", 2, solution_hz_to_mel_htk, "hertz to mels (the HTK formula)")
+@register("hz_to_mel_htk", 2, "hertz to mels (the HTK formula)")
 def grade_hz_to_mel_htk(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
     """Grade ``fn(freq_hz (N,))`` against ``librosa.hz_to_mel(..., htk=True)``."""
     import librosa

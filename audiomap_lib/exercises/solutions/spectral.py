@@ -1,0 +1,46 @@
+"""Chapter 2: the worked solutions of the exercises graded in :mod:`audiomap_lib.exercises.spectral` (teacher edition only)."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = [
+    "solution_frame_count",
+    "solution_bin_frequencies",
+    "solution_hann_window",
+    "solution_dft",
+    "solution_hz_to_mel_htk",
+]
+
+
+def solution_frame_count(n_samples: int, n_fft: int, hop_length: int, center: bool = True) -> int:
+    """Frames of an STFT: centred frames pad n_fft // 2 samples on each side first."""
+    if center:
+        n_samples += 2 * (n_fft // 2)
+    return 1 + (n_samples - n_fft) // hop_length
+
+
+def solution_bin_frequencies(n_fft: int, sr: int) -> torch.Tensor:
+    """Centre frequency (Hz) of each of the n_fft // 2 + 1 bins of a real FFT: k * sr / n_fft."""
+    return torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sr / n_fft
+
+
+def solution_hann_window(length: int) -> torch.Tensor:
+    """The periodic Hann window (as torch.hann_window): 0.5 - 0.5 cos(2 pi n / length)."""
+    n = torch.arange(length, dtype=torch.float64)
+    return 0.5 - 0.5 * torch.cos(2 * math.pi * n / length)
+
+
+def solution_dft(x: torch.Tensor) -> torch.Tensor:
+    """The one-sided DFT of a real signal x (N,) as a matrix product: X[k] = sum_n x[n] exp(-2 pi i k n / N)."""
+    n = x.shape[-1]
+    k = torch.arange(n // 2 + 1, dtype=torch.float64)[:, None]
+    t = torch.arange(n, dtype=torch.float64)[None, :]
+    basis = torch.exp(-2j * math.pi * k * t / n)
+    return basis @ x.to(torch.complex128)
+
+
+def solution_hz_to_mel_htk(freq_hz: torch.Tensor) -> torch.Tensor:
+    """The HTK mel scale: 2595 log10(1 + f / 700)."""
+    return 2595.0 * torch.log10(1.0 + freq_hz / 700.0)
