@@ -31,6 +31,8 @@ module                       what it holds                               chapter
 ``audiomap_lib.gan``         WaveGAN, losses, scores, runs (package)     7
 ``audiomap_lib.style``       Gram matrices, style transfer, textures     8
 ``audiomap_lib.exercises``   exercise checks, one module per chapter     1+
+``audiomap_lib.classroom``   student / teacher editions, grading         Teachers
+``audiomap_lib.launch``      the first cell on Colab; system packages    Setup
 ===========================  ==========================================  =========
 
 Sub-modules are imported on demand (``from audiomap_lib import spectral``).

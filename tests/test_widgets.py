@@ -236,6 +236,15 @@ def test_vendored_files_are_complete() -> None:
     assert "1.0.15" in readme and "2.3.7" in readme
 
 
+def test_assets_path_maps_every_module_of_the_embedder() -> None:
+    """Each AMD module finds its fonts beside its RequireJS URL: assets-path.js must map every name it defines."""
+    embed = (VENDOR / "embed-amd.js").read_text(encoding="utf-8")
+    defined = {name.removeprefix("@jupyter-widgets/") for name in re.findall(r'define\("([^"]+)"', embed)}
+    assets = (VENDOR / "assets-path.js").read_text(encoding="utf-8")
+    listed = set(re.findall(r'"([^"]+)"', assets.split("var names = [", 1)[1].split("]", 1)[0]))
+    assert defined == listed
+
+
 def test_book_config_loads_the_vendored_files() -> None:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
     assert config["html_extra_path"] == ["book/_vendor"]
