@@ -256,9 +256,9 @@ def test_chapter_1_and_2_exercises_catch_the_usual_mistakes() -> None:
         grade_bin_frequencies,
         grade_dft,
         grade_frame_count,
-        grade_hann_window,
         grade_hz_to_mel_htk,
         grade_mu_law_compress,
+        grade_overlap_add,
         grade_pcm16_to_float,
         grade_quantization_snr_db,
         grade_quantize,
@@ -285,8 +285,10 @@ def test_chapter_1_and_2_exercises_catch_the_usual_mistakes() -> None:
     # n_fft bins instead of n_fft // 2 + 1
     wrong_bins = grade_bin_frequencies(lambda n, sr: torch.arange(n, dtype=torch.float64) * sr / n)
     assert not wrong_bins and "shape" in wrong_bins.message
-    # the symmetric window (length - 1 in the denominator)
-    assert not grade_hann_window(lambda n: torch.hann_window(n, periodic=False, dtype=torch.float64))
+    # one copy of the window instead of the sum of the copies that overlap
+    assert not grade_overlap_add(lambda w, hop: w[:hop].double())
+    # the copies shifted by hop_length - 1 (off by one)
+    assert not grade_overlap_add(lambda w, hop: torch.stack([w.double()[r::hop - 1].sum() for r in range(hop)]))
     # the inverse transform's sign
     assert not grade_dft(lambda x: torch.fft.rfft(x).conj())
     # the natural log

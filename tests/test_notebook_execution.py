@@ -178,5 +178,5 @@ def test_unknown_profile_is_refused() -> None:
 
 def test_book_loads_the_extension() -> None:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert config["sphinx"]["local_extensions"] == {"audiomap_execution": "book/_ext"}
+    assert config["sphinx"]["local_extensions"] == {"audiomap_execution": "book/_ext", "audiomap_pages": "book/_ext"}
     assert "timeout" not in config["execute"], "the timeout comes from the profile (book/_ext)"

@@ -12,7 +12,7 @@ from .core import Case, ExerciseResult, _rand, register, run_cases
 __all__ = [
     "grade_frame_count",
     "grade_bin_frequencies",
-    "grade_hann_window",
+    "grade_overlap_add",
     "grade_dft",
     "grade_hz_to_mel_htk",
 ]
@@ -46,16 +46,35 @@ def grade_bin_frequencies(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
                      hint="n_fft // 2 + 1 bins from 0 Hz up to sr / 2 (for an even n_fft), sr / n_fft apart")
 
 
-# ---- Exercise "hann_window"
+# ---- Exercise "overlap_add"
 
 
-@register("hann_window", 2, "the periodic Hann window")
-def grade_hann_window(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Grade ``fn(length)`` against ``torch.hann_window(length)`` (periodic, as the STFT uses)."""
-    cases = [Case(f"length {n}", (n,), expected=torch.hann_window(n, dtype=torch.float64)) for n in (4, 8, 400, 513)]
-    return run_cases("hann_window", fn, cases,
-                     hint="the periodic window divides by length, not length - 1: its last sample is not 0, so overlapping "
-                          "windows add up to a constant")
+def _overlap_added(window: torch.Tensor, hop_length: int) -> torch.Tensor:
+    """One period of the steady part of copies of ``window`` added into a long signal every ``hop_length`` samples."""
+    n = window.shape[0]
+    copies = 2 * (n // hop_length + 2)
+    total = torch.zeros(copies * hop_length + n, dtype=torch.float64)
+    for m in range(copies):
+        total[m * hop_length: m * hop_length + n] += window.to(torch.float64)
+    start = (n // hop_length + 1) * hop_length  # every copy that reaches this far has started
+    return total[start: start + hop_length]
+
+
+@register("overlap_add", 2, "when overlapping windows add up to a constant")
+def grade_overlap_add(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(window (N,), hop_length)`` -> ``(hop_length,)`` against copies of the window added into a long signal."""
+    hann = torch.hann_window(512, dtype=torch.float64)
+    cases = [Case(name, (w, hop), expected=_overlap_added(w, hop)) for name, w, hop in [
+        ("periodic Hann 512, hop N / 2: the constant 1", hann, 256),
+        ("periodic Hann 512, hop N / 4: the constant 2", hann, 128),
+        ("squared Hann 512, hop N / 4: 1.5, what the inverse STFT divides by", hann**2, 128),
+        ("symmetric Hann 512", torch.hann_window(512, periodic=False, dtype=torch.float64), 256),
+        ("periodic Hann 512, hop 3N / 8: ripples", hann, 192),
+        ("rectangle 100, hop 100", torch.ones(100, dtype=torch.float64), 100),
+    ]]
+    return run_cases("overlap_add", fn, cases,
+                     hint="sample r of the period (0 <= r < hop_length) adds window[r], window[r + hop_length], "
+                          "window[r + 2 hop_length], ... up to the end of the window")
 
 
 # ---- Exercise "dft"

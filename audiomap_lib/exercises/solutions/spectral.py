@@ -8,7 +8,7 @@ import torch
 __all__ = [
     "solution_frame_count",
     "solution_bin_frequencies",
-    "solution_hann_window",
+    "solution_overlap_add",
     "solution_dft",
     "solution_hz_to_mel_htk",
 ]
@@ -26,10 +26,15 @@ def solution_bin_frequencies(n_fft: int, sr: int) -> torch.Tensor:
     return torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sr / n_fft
 
 
-def solution_hann_window(length: int) -> torch.Tensor:
-    """The periodic Hann window (as torch.hann_window): 0.5 - 0.5 cos(2 pi n / length)."""
-    n = torch.arange(length, dtype=torch.float64)
-    return 0.5 - 0.5 * torch.cos(2 * math.pi * n / length)
+def solution_overlap_add(window: torch.Tensor, hop_length: int) -> torch.Tensor:
+    """One period of sum_m window[n - m hop]: its sample r adds window[r], window[r + hop], ...
+
+    For the periodic Hann window, 0.5 - 0.5 cos(2 pi n / N), and hop = N / K with K >= 2, the K
+    cosines at r + k N / K are K equally spaced phases and cancel: the sum is the constant K / 2.
+    The squared window, 3/8 - cos(2 pi n / N) / 2 + cos(4 pi n / N) / 8, sums to 3 K / 8 when K >= 3.
+    """
+    w = window.to(torch.float64)
+    return torch.stack([w[r::hop_length].sum() for r in range(hop_length)])
 
 
 def solution_dft(x: torch.Tensor) -> torch.Tensor:
