@@ -7,6 +7,10 @@ Signals and spectra (Chapters 1-3): :func:`plot_waveform`, :func:`plot_spectrogr
 
 Every function takes ``ax=`` (a Matplotlib Axes; a new figure is made when it is
 ``None``) and returns the Axes it drew on, so plots compose into grids.
+
+Alt text (Setup page, accessibility): importing this module in a notebook makes every figure's PNG
+carry :func:`describe_figure`'s text (its titles, axis labels and legend), which the book's
+extension (``book/_ext/audiomap_pages.py``) turns into the image's alt text.
 """
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ import torch
 from .io import check_mono, check_sample_rate, check_waveform
 
 __all__ = [
+    "describe_figure",
+    "install_figure_descriptions",
     "plot_waveform",
     "plot_spectrogram",
     "plot_frequency_response",
@@ -30,6 +36,62 @@ __all__ = [
     "plot_kernels",
     "plot_probabilities",
 ]
+
+
+def describe_figure(fig: Any) -> str:
+    """A figure in words, for its alt text: its title, then each panel's title, axes and legend.
+
+    Returns:
+        e.g. ``"Figure: the STFT. Panel 1: magnitude (x: time (s), y: frequency (Hz))."``
+    """
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    parts = [f"Figure: {suptitle}." if suptitle else "Figure."]
+    panels = [ax for ax in fig.get_axes() if ax.get_label() != "<colorbar>"]
+    for i, ax in enumerate(panels, 1):
+        words = [ax.get_title() or ax.get_title(loc="left") or ""]
+        axes = ", ".join(f"{k}: {v}" for k, v in (("x", ax.get_xlabel()), ("y", ax.get_ylabel())) if v)
+        if axes:
+            words.append(f"({axes})")
+        legend = ax.get_legend()
+        if legend is not None:
+            labels = [t.get_text() for t in legend.get_texts() if t.get_text()]
+            if labels:
+                words.append("showing " + ", ".join(labels[:8]))
+        text = " ".join(w for w in words if w)
+        if text:
+            parts.append(f"Panel {i}: {text}." if len(panels) > 1 else text[0].upper() + text[1:] + ".")
+    return " ".join(parts)
+
+
+def install_figure_descriptions(shell: Any = None) -> bool:
+    """Make IPython's PNG of every Matplotlib figure carry :func:`describe_figure` as its ``Description``.
+
+    Called when this module is imported under IPython; does nothing elsewhere.
+
+    Returns:
+        Whether a formatter was installed.
+    """
+    import io
+
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    from matplotlib.figure import Figure
+
+    def png(fig: Figure) -> bytes | None:
+        if not fig.axes and not fig.lines:
+            return None
+        buf = io.BytesIO()
+        fig.canvas.print_figure(buf, format="png", bbox_inches="tight", metadata={"Description": describe_figure(fig)})
+        return buf.getvalue()
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png)
+    return True
 
 
 def _axes(ax, figsize=(8, 2.5)):
@@ -368,3 +430,6 @@ def plot_confusion_matrix(
     if title:
         ax.set_title(title)
     return ax
+
+
+install_figure_descriptions()

@@ -139,6 +139,8 @@ def test_page_works_offline(page_path: str, base_url: str, browser: object) -> N
         target.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(target))
 
+    named_by_file = page.evaluate("() => [...document.querySelectorAll('article img')]"
+                                  ".filter(i => /\\.(png|jpe?g|svg)$/i.test(i.alt)).map(i => i.alt.slice(-60))")
     bad_images = page.evaluate("() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
                                ".map(i => i.src.slice(0, 100))")
     audio = page.evaluate(_AUDIO_JS)
@@ -155,6 +157,7 @@ def test_page_works_offline(page_path: str, base_url: str, browser: object) -> N
     assert not blocked, f"{page_path} asked the network for {blocked[:5]}"
     assert not failed, f"{page_path}: failed requests {failed[:5]}"
     assert not errors, f"{page_path}: console errors {errors[:5]}"
+    assert not named_by_file, f"{page_path}: images whose alt text is their file name: {named_by_file[:5]}"
     assert not bad_images, f"{page_path}: images that did not load {bad_images[:3]}"
     assert all(d and d > 0 for _, d, err in audio), f"{page_path}: audio without a duration {[a for a in audio if not a[1]][:3]}"
     assert not raw_maths, f"{page_path}: maths left as TeX source {raw_maths}"
