@@ -8,6 +8,10 @@ Signals and spectra (Chapters 1-3): :func:`plot_waveform`, :func:`plot_spectrogr
 Every function takes ``ax=`` (a Matplotlib Axes; a new figure is made when it is
 ``None``) and returns the Axes it drew on, so plots compose into grids.
 
+Colours: importing this module sets Matplotlib's colour cycle to its ``tableau-colorblind10`` style,
+which readers with any common colour-vision deficiency can tell apart; the colormaps used are magma,
+viridis, Blues (sequential) and RdBu / coolwarm (diverging, blue against red).
+
 Alt text (Setup page, accessibility): importing this module in a notebook makes every figure's PNG
 carry :func:`describe_figure`'s text (its titles, axis labels and legend), which the book's
 extension (``book/_ext/audiomap_pages.py``) turns into the image's alt text.
@@ -432,4 +436,6 @@ def plot_confusion_matrix(
     return ax
 
 
+COLOUR_STYLE = "tableau-colorblind10"
+plt.style.use(COLOUR_STYLE)
 install_figure_descriptions()

@@ -72,3 +72,14 @@ def test_figures_get_their_description_as_alt_text(tmp_path: Path) -> None:
     assert 'alt="Figure: Two views.' in html and "noisy &lt;10 dB&gt;" in html
     assert 'alt="a drawing"' in html and 'alt="x.png"' in html  # a real alt text, and a PNG without one, stay
     assert read_png_description(tmp_path / "nothing.png") is None
+
+
+def test_importing_plots_sets_a_colour_blind_safe_cycle() -> None:
+    import matplotlib as mpl
+    import matplotlib.style
+
+    import audiomap_lib.plots as plots
+
+    plots.plt.style.use(plots.COLOUR_STYLE)
+    expected = matplotlib.style.library["tableau-colorblind10"]["axes.prop_cycle"].by_key()["color"]
+    assert mpl.rcParams["axes.prop_cycle"].by_key()["color"] == expected
