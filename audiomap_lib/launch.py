@@ -31,8 +31,8 @@ __all__ = [
 #: where pip installs the library from on Colab (``repository.url`` in ``_config.yml``; a test checks)
 REPOSITORY_URL = "https://github.com/audiomap/audiomap"
 
-#: the Debian packages the offline corpora are built from (``course.py``'s list, less what only
-#: the tests need; a test checks the two agree)
+#: the Debian packages the offline corpora are built from: the one list (``scripts/course.py``
+#: installs these and Chromium; keep this module to the standard library, as course.py imports it)
 APT_PACKAGES: tuple[str, ...] = (
     "espeak-ng", "flite", "festival", "festvox-kallpc16k", "festvox-kdlpc16k",
     "festvox-us-slt-hts", "hydrogen-drumkits", "sonic-pi-samples", "fluidsynth", "fluid-soundfont-gm",

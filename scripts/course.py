@@ -38,13 +38,15 @@ VENV = Path(os.environ.get("AUDIOMAP_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 
-# Debian packages: the offline corpora (voices, drum kits, General MIDI SoundFonts and FluidSynth), libsndfile,
-# and Chromium, which the browser tests drive through Playwright (so Playwright downloads no browser).
-APT_PACKAGES = [
-    "espeak-ng", "flite", "festival", "festvox-kallpc16k", "festvox-kdlpc16k",
-    "festvox-us-slt-hts", "hydrogen-drumkits", "sonic-pi-samples", "fluidsynth", "fluid-soundfont-gm",
-    "timgm6mb-soundfont", "musescore-general-soundfont", "libsndfile1", "chromium",
-]
+# Debian packages: the offline corpora's, listed once in audiomap_lib/launch.py (standard library only, so it
+# imports before anything is installed; Colab's first cell uses the same list), and Chromium, which the
+# browser tests drive through Playwright (so Playwright downloads no browser).
+sys.path.insert(0, str(ROOT))
+from audiomap_lib.launch import APT_PACKAGES as CORPUS_APT_PACKAGES  # noqa: E402
+
+sys.path.pop(0)
+TEST_ONLY_APT = ["chromium"]
+APT_PACKAGES = [*CORPUS_APT_PACKAGES, *TEST_ONLY_APT]
 HOMEBREW_HINT = "brew install espeak-ng flite fluid-synth   (festival voices, drum kits and SoundFonts are Debian-only)"
 
 
@@ -143,8 +145,6 @@ def write_lock() -> None:
 
 
 BINDER = ROOT / "binder"
-# what only the tests need: Binder (and Colab, audiomap_lib.launch) install the rest
-TEST_ONLY_APT = {"chromium"}
 GPU_ONLY = ("nvidia-", "cuda-", "triton==")
 
 
@@ -159,10 +159,9 @@ def binder_files() -> dict[str, str]:
     pins = [line for line in LOCK.read_text().splitlines()
             if line and not line.startswith((" ", "#")) and not line.startswith(GPU_ONLY)]
     requirements = (note.format("requirements.lock")
-                    + "# PyTorch's CPU wheels instead of the CUDA ones: the same versions, a tenth of the size\n"
+                    + "# PyTorch's CPU wheels instead of the CUDA ones, in the same versions\n"
                     + "--extra-index-url https://download.pytorch.org/whl/cpu\n" + "\n".join(pins) + "\n")
-    apt = note.format("APT_PACKAGES in scripts/course.py") + "\n".join(
-        p for p in APT_PACKAGES if p not in TEST_ONLY_APT) + "\n"
+    apt = note.format("APT_PACKAGES in audiomap_lib/launch.py") + "\n".join(CORPUS_APT_PACKAGES) + "\n"
     post_build = ("#!/bin/bash\n" + note.format("scripts/course.py")
                   + "set -euo pipefail\npip install --no-deps -e .\n"
                   + "AUDIOMAP_PROFILE=quick python -m audiomap_lib.data build\n")

@@ -36,8 +36,8 @@ def test_the_launch_cell_installs_from_the_book_repository() -> None:
     assert f"git+{launch.REPOSITORY_URL}" in launch.make_launch_cell_source()
 
 
-def test_the_launch_packages_are_the_course_packages_less_the_test_only_ones() -> None:
-    assert list(launch.APT_PACKAGES) == [p for p in course.APT_PACKAGES if p not in course.TEST_ONLY_APT]
+def test_course_installs_the_launch_packages_and_chromium() -> None:
+    assert course.APT_PACKAGES == [*launch.APT_PACKAGES, "chromium"]
 
 
 def _run_cell(monkeypatch: pytest.MonkeyPatch, library_found: bool) -> tuple[list[list[str]], list[str]]:
