@@ -212,12 +212,13 @@ def test_style_exercises_catch_the_usual_mistakes() -> None:
     from audiomap_lib.exercises import (
         grade_envelope_kurtosis,
         grade_gram_matrix,
-        grade_griffin_lim_step,
+        grade_inconsistency,
         grade_receptive_field_ms,
         grade_spectral_convergence,
         grade_style_loss,
     )
-    from audiomap_lib.exercises.solutions import solution_griffin_lim_step
+    from audiomap_lib.exercises.solutions import solution_inconsistency
+    from audiomap_lib.spectral import compute_griffin_lim
 
     # a Gram without the average over positions, and the transposed product (positions x positions)
     assert not grade_gram_matrix(lambda f: f @ f.T)
@@ -227,22 +228,32 @@ def test_style_exercises_catch_the_usual_mistakes() -> None:
     assert not grade_style_loss(lambda f, g: ((f @ f.T / f.shape[1] - g) ** 2).mean())
     # excess kurtosis (Fisher's, minus 3) is not what the texture statistics use
     assert not grade_envelope_kurtosis(lambda e: torch.from_numpy(scipy.stats.kurtosis(e.numpy(), axis=1)))
-    # keeping the current waveform's magnitude instead of the target's
-    assert not grade_griffin_lim_step(lambda m, x, n, h: torch.istft(
-        torch.stft(x, n, h, window=torch.hann_window(n, dtype=x.dtype), return_complex=True), n, h,
-        window=torch.hann_window(n, dtype=x.dtype), length=x.shape[-1]) * 0 + x.flip(0))
+    # comparing magnitudes only (a consistent magnitude can still carry inconsistent phases), and no normalisation
+    def _nearest(x: torch.Tensor, n: int, h: int) -> torch.Tensor:
+        w = torch.hann_window(n, dtype=x.real.dtype)
+        return torch.stft(torch.istft(x, n, h, window=w), n, h, window=w, return_complex=True)
+
+    assert not grade_inconsistency(lambda x, n, h: float((x.abs() - _nearest(x, n, h).abs()).norm() / x.abs().norm()))
+    assert not grade_inconsistency(lambda x, n, h: float((x - _nearest(x, n, h)).abs().norm()))
     # counting kernel_size hops instead of kernel_size - 1
     assert not grade_receptive_field_ms(lambda k, n, h, sr: 1000 * (k * h + n) / sr)
     # a mean over frames of per-frame convergences
     assert not grade_spectral_convergence(lambda t, e: float(((t - e).norm(dim=0) / t.norm(dim=0)).mean()))
+    # a sound a whole number of hops long is consistent, and Griffin-Lim lowers the inconsistency of a random-phase start
+    x = torch.sin(torch.arange(4096) * 0.05) * torch.linspace(0, 1, 4096) + 0.05 * torch.randn(4096, generator=torch.Generator().manual_seed(0))
+    spec = torch.stft(x.double(), 256, 64, window=torch.hann_window(256, dtype=torch.float64), return_complex=True)
+    assert solution_inconsistency(spec, 256, 64) < 1e-10
+    phase = torch.exp(2j * torch.pi * torch.rand(spec.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
+    start = solution_inconsistency(spec.abs() * phase, 256, 64)
+    y = compute_griffin_lim(spec.abs(), 256, 64, n_iter=16, init_phase=phase, length=4096)
+    after = solution_inconsistency(spec.abs() * torch.exp(1j * torch.stft(
+        y, 256, 64, window=torch.hann_window(256, dtype=torch.float64), return_complex=True).angle()), 256, 64)
+    assert after < 0.5 * start, (start, after)
     # k plain Griffin-Lim steps from zero phase are torchaudio's GriffinLim without momentum
-    x = torch.sin(torch.arange(4000) * 0.05) * torch.linspace(0, 1, 4000) + 0.05 * torch.randn(4000, generator=torch.Generator().manual_seed(0))
-    mag = torch.stft(x, 256, 64, window=torch.hann_window(256), return_complex=True).abs()
-    y = torch.istft(mag.to(torch.complex64), 256, 64, window=torch.hann_window(256), length=4000)
-    for _ in range(8):
-        y = solution_griffin_lim_step(mag, y, 256, 64)
-    ref = T.GriffinLim(n_fft=256, hop_length=64, n_iter=8, power=1.0, momentum=0.0, rand_init=False, length=4000)(mag)
-    torch.testing.assert_close(y, ref, rtol=1e-3, atol=1e-4)
+    mag = spec.abs().float()
+    ref = T.GriffinLim(n_fft=256, hop_length=64, n_iter=8, power=1.0, momentum=0.0, rand_init=False, length=4096)(mag)
+    ours = compute_griffin_lim(mag, 256, 64, n_iter=8, init_phase=torch.ones(mag.shape, dtype=torch.complex64), length=4096)
+    torch.testing.assert_close(ours.float(), ref, rtol=1e-3, atol=1e-4)
 
 
 def test_chapter_1_and_2_exercises_catch_the_usual_mistakes() -> None:

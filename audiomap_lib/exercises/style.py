@@ -12,7 +12,7 @@ __all__ = [
     "grade_gram_matrix",
     "grade_style_loss",
     "grade_envelope_kurtosis",
-    "grade_griffin_lim_step",
+    "grade_inconsistency",
     "grade_receptive_field_ms",
     "grade_spectral_convergence",
 ]
@@ -83,33 +83,39 @@ def grade_envelope_kurtosis(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
                      hint="use the population moments (divide by the number of frames, not frames - 1) and do not subtract 3")
 
 
-# ---- Exercise "griffin_lim_step"
+# ---- Exercise "inconsistency"
 
 
-def _griffin_lim_step_reference(magnitude: torch.Tensor, waveform: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
-    """The library's Griffin-Lim with zero iterations, started from the phase of ``waveform``'s STFT."""
-    from ..spectral import compute_griffin_lim, compute_stft
+def _inconsistency_reference(spectrogram: torch.Tensor, n_fft: int, hop: int) -> float:
+    """||X - STFT(ISTFT(X))||_F / ||X||_F with the library's from-scratch STFT and inverse (Chapter 2)."""
+    from ..spectral import compute_istft, compute_stft
 
-    spec = compute_stft(waveform, n_fft, hop)
-    result = compute_griffin_lim(magnitude, n_fft, hop, n_iter=0, init_phase=spec / spec.abs().clamp_min(1e-16),
-                                 length=waveform.shape[-1])
-    assert isinstance(result, torch.Tensor)
-    return result
+    again = compute_stft(compute_istft(spectrogram, n_fft, hop), n_fft, hop)
+    return float((spectrogram - again).abs().norm() / spectrogram.abs().norm())
 
 
-@register("griffin_lim_step", 8, "one iteration of Griffin-Lim phase retrieval")
-def grade_griffin_lim_step(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Grade ``fn(magnitude (F, M), waveform (samples,), n_fft, hop_length)`` -> ``(samples,)``."""
+@register("inconsistency", 8, "how far a spectrogram is from the STFT of any sound")
+def grade_inconsistency(fn: Callable[..., float]) -> ExerciseResult:
+    """Grade ``fn(spectrogram (F, M) complex, n_fft, hop_length)`` -> a float.
+
+    The answer is ``||X - STFT(ISTFT(X))||_F / ||X||_F`` with a Hann window, centred frames and
+    the inverse's default length: 0 for the STFT of a sound a whole number of hops long, above 0 for a
+    spectrogram no sound has.
+    """
     n_fft, hop = 64, 16
-    w = torch.hann_window(n_fft, dtype=torch.float64)
     x = torch.sin(torch.arange(800, dtype=torch.float64) * 0.3) + 0.1 * _rand(800, seed=7)
-    mag = torch.stft(x, n_fft, hop, window=w, return_complex=True).abs()
-    guess = _rand(800, seed=8)
-    cases = [Case("a consistent start changes nothing", (mag, x, n_fft, hop), expected=x),
-             Case("a random start", (mag, guess, n_fft, hop), expected=_griffin_lim_step_reference(mag, guess, n_fft, hop))]
-    return run_cases("griffin_lim_step", fn, cases,
-                     hint="stft with a Hann window, unit-magnitude phase spec / |spec|, times the target magnitude, istft "
-                          "with the same window and length=len(waveform)")
+    spec = torch.stft(x, n_fft, hop, window=torch.hann_window(n_fft, dtype=torch.float64), return_complex=True)
+    phase = torch.exp(2j * torch.pi * torch.rand(spec.shape, generator=torch.Generator().manual_seed(11), dtype=torch.float64))
+    random_phase = spec.abs() * phase
+    single = torch.zeros_like(spec)
+    single[10, 20] = 1.0
+    cases = [Case("the STFT of a sound", (spec, n_fft, hop), expected=0.0),
+             Case("a real magnitude with random phase", (random_phase, n_fft, hop),
+                  expected=_inconsistency_reference(random_phase, n_fft, hop)),
+             Case("a single non-zero cell", (single, n_fft, hop), expected=_inconsistency_reference(single, n_fft, hop))]
+    return run_cases("inconsistency", fn, cases,
+                     hint="istft then stft with the same Hann window (default length and centring); compare the complex "
+                          "values, not only the magnitudes, and divide by the norm of the spectrogram")
 
 
 # ---- Exercise "receptive_field_ms"

@@ -19,6 +19,7 @@ from torch import nn
 from ..utils import by_profile, check_positive_int, check_tensor, get_cache_dir, get_profile
 
 __all__ = [
+    "CLASS_USED_SHARE",
     "compute_class_histogram",
     "compute_frechet_distance",
     "compute_gan_scores",
@@ -27,6 +28,10 @@ __all__ = [
     "compute_spectral_features",
     "get_drum_classifier",
 ]
+
+
+CLASS_USED_SHARE = 0.05
+"""A class counts as used by a generator when it gets at least this share of its clips (Chapter 7)."""
 
 
 def _probabilities(p: object) -> torch.Tensor:
@@ -255,7 +260,7 @@ def compute_gan_scores(classifier: nn.Module, generated: torch.Tensor, real_test
         "is_generated": is_gen, "is_real": is_real, "is_ratio": is_gen / is_real,
         "histogram_generated": {n: int(c) for n, c in zip(names, hist_gen)},
         "histogram_real": {n: int(c) for n, c in zip(names, hist_real)},
-        "classes_used": int((hist_gen >= 0.05 * len(generated)).sum()),
+        "classes_used": int((hist_gen >= CLASS_USED_SHARE * len(generated)).sum()),
         "fid": compute_frechet_distance(e_gen, e_real), "fid_real_train": compute_frechet_distance(e_real, e_train),
         "d_self": float(compute_nearest_neighbour_distances(f_gen).mean()),
         "d_train": float(compute_nearest_neighbour_distances(f_gen, f_train).mean()),

@@ -5,6 +5,8 @@ import math
 
 import torch
 
+from ... import attention
+
 __all__ = [
     "solution_masked_softmax",
     "solution_dot_product_attention",
@@ -47,8 +49,10 @@ def solution_causal_mask(length: int) -> torch.Tensor:
 
 def solution_positional_shift(k: int, d_model: int, base: float = 10000.0) -> torch.Tensor:
     """(d, d) matrix M with PE[t + k] = M @ PE[t] for every t: a 2x2 rotation by k * speed_i per pair
-    (sin(a + b) = sin a cos b + cos a sin b, cos(a + b) = cos a cos b - sin a sin b)."""
-    speed = base ** (-torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    (sin(a + b) = sin a cos b + cos a sin b, cos(a + b) = cos a cos b - sin a sin b).
+    Each pair's speed is read off the encoding at t = 1, PE[1] = (sin w_i, cos w_i), w_i <= 1 rad."""
+    at_one = attention.compute_sinusoidal_positions(2, d_model, base, dtype=torch.float64)[1]
+    speed = torch.atan2(at_one[0::2], at_one[1::2])
     m = torch.zeros(d_model, d_model, dtype=torch.float64)
     c, s = torch.cos(k * speed), torch.sin(k * speed)
     i = torch.arange(0, d_model, 2)

@@ -7,7 +7,7 @@ __all__ = [
     "solution_gram_matrix",
     "solution_style_loss",
     "solution_envelope_kurtosis",
-    "solution_griffin_lim_step",
+    "solution_inconsistency",
     "solution_receptive_field_ms",
     "solution_spectral_convergence",
 ]
@@ -30,12 +30,12 @@ def solution_envelope_kurtosis(envelopes: torch.Tensor) -> torch.Tensor:
     return (d ** 4).mean(-1) / (d ** 2).mean(-1) ** 2
 
 
-def solution_griffin_lim_step(magnitude: torch.Tensor, waveform: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
-    """One Griffin-Lim iteration: keep the target magnitude, take the phase of the current waveform's STFT."""
-    window = torch.hann_window(n_fft, dtype=waveform.dtype)
-    spec = torch.stft(waveform, n_fft, hop_length, window=window, return_complex=True)
-    phase = spec / spec.abs().clamp_min(1e-16)
-    return torch.istft(magnitude * phase, n_fft, hop_length, window=window, length=waveform.shape[-1])
+def solution_inconsistency(spectrogram: torch.Tensor, n_fft: int, hop_length: int) -> float:
+    """||X - STFT(ISTFT(X))||_F / ||X||_F: the share of X that no sound can have (Hann window, centred)."""
+    hann = torch.hann_window(n_fft, dtype=spectrogram.real.dtype)
+    sound = torch.istft(spectrogram, n_fft, hop_length, window=hann)
+    nearest = torch.stft(sound, n_fft, hop_length, window=hann, return_complex=True)
+    return float(torch.linalg.norm(spectrogram - nearest) / torch.linalg.norm(spectrogram))
 
 
 def solution_receptive_field_ms(kernel_size: int, n_fft: int, hop_length: int, sr_hz: int) -> float:
