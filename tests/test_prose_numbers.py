@@ -115,3 +115,12 @@ def test_no_number_with_a_unit_is_typed_by_hand(path: Path) -> None:
         f"the code, list them with a reason in tests/typed_numbers/{path.stem}.txt:\n" + "\n".join(unexplained)
     )
     assert not stale, f"tests/typed_numbers/{path.stem}.txt lists snippets the prose no longer has: {stale}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_glue_key_is_written_twice(path: Path) -> None:
+    """The book build (``-W``) fails on a duplicate glue key; catch a literal one here, without a kernel."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    keys = [k for c in cells if c["cell_type"] == "code"
+            for k in re.findall(r'glue\(\s*"([^"{}]+)"', "".join(c["source"]))]
+    assert not [k for k in set(keys) if keys.count(k) > 1], f"{path.name} glues these keys twice"
