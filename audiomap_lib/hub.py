@@ -1,15 +1,15 @@
 """The course's saved classifiers: save them, load them, ask them (Chapter 6; Chapters 7 and 8 use them).
 
-Two tasks (:data:`CLASSIFIER_TASKS`): ``"digits"`` (Chapter 6's spoken-digit classifier) and
-``"drums"`` (the drum classifier Chapter 7 trains the Chapter 6 way, at the GAN's rate, to score
-generated hits). :func:`save_classifier` / :func:`load_classifier` take the task;
+Three tasks (:data:`CLASSIFIER_TASKS`): ``"digits"`` (Chapter 6's spoken-digit classifier),
+``"drums"`` and ``"digits_gan"`` (the drum and digit classifiers that Chapter 7 trains the
+Chapter 6 way, at a GAN's rate and length, to score generated hits and digits:
+:func:`audiomap_lib.gan.get_gan_scorer`). :func:`save_classifier` / :func:`load_classifier` take the task;
 :func:`save_digit_classifier` / :func:`load_digit_classifier` are the digit task's short names,
 which Chapter 6 teaches. :func:`compute_classifier_outputs` gives the softmax probabilities and
 the embeddings (the input of the last linear layer) that Chapter 7's scores need.
 
 Chapter 6 trains a spoken-digit classifier and saves it with :func:`save_digit_classifier`;
-Chapter 7 (WaveGAN) loads it with :func:`load_digit_classifier` to score generated digits,
-and Chapter 8 (style transfer) to steer an input by gradient descent. :func:`predict_digit`
+:func:`load_digit_classifier` brings it back in a later session. :func:`predict_digit`
 classifies one waveform given at any sample rate: when the rate differs from the model's it
 resamples explicitly and says so in the :class:`DigitPrediction` it returns.
 
@@ -53,7 +53,8 @@ DIGIT_CLASSIFIER_NAME = "digit_classifier.pt"
 
 CLASSIFIER_TASKS: dict[str, tuple[str, str]] = {
     "digits": (DIGIT_CLASSIFIER_NAME, "run Chapter 6 (06_raw_waveform_cnn) to train and save it"),
-    "drums": ("drum_classifier.pt", "run Chapter 7 (07_wavegan), or audiomap_lib.gan.scoring.get_drum_classifier()"),
+    "drums": ("drum_classifier.pt", "run Chapter 7 (07_wavegan), or audiomap_lib.gan.get_gan_scorer('drums', n_samples, rate)"),
+    "digits_gan": ("gan_digit_scorer.pt", "audiomap_lib.gan.get_gan_scorer('digits', n_samples, rate) trains it"),
 }
 """Task -> (file name in ``get_cache_dir("models", <profile>)``, how to make it)."""
 
@@ -80,7 +81,7 @@ def _default_path(path: str | Path | None, task: str = "digits") -> Path:
 
 def save_classifier(model: nn.Module, labels: Sequence[str], task: str = "digits", path: str | Path | None = None,
                     **meta: Any) -> Path:
-    """Save a trained classifier for ``task`` (``"digits"`` or ``"drums"``; Chapters 6 and 7).
+    """Save a trained classifier for ``task`` (a key of :data:`CLASSIFIER_TASKS`; Chapters 6 and 7).
 
     As :func:`save_digit_classifier`, whose arguments it takes, plus ``task``, which picks the
     default file (:data:`CLASSIFIER_TASKS`) and is stored in the file.

@@ -238,7 +238,7 @@ def test_the_long_run_command_resumes_and_adds_up_its_steps(tmp_path, monkeypatc
 
     from audiomap_lib.gan import __main__ as cli
 
-    monkeypatch.setattr(cli, "get_datasets", lambda corpus: {"train": _FakeClips()})
+    monkeypatch.setattr(cli, "get_datasets", lambda corpus, source="offline": {"train": _FakeClips()})
     state = tmp_path / "g.pt"
     common = ["train", "--corpus", "drums", "--d", "2", "--n-samples", "1024", "--batch-size", "4", "--n-critic", "1",
               "--chunk", "2", "--state", str(state)]
@@ -357,10 +357,10 @@ def _fake_scoring(monkeypatch):
     from audiomap_lib.gan import __main__ as cli
     from audiomap_lib.gan import scores
 
-    monkeypatch.setattr(cli, "get_datasets", lambda corpus: {"train": _FakeClips(), "test": _FakeClips()})
+    monkeypatch.setattr(cli, "get_datasets", lambda corpus, source="offline": {"train": _FakeClips(), "test": _FakeClips()})
     classifier = LogMelCNN1d(n_classes=2, channels=4, blocks=2, input_sr=8000).eval()  # 1024 samples are enough
     classifier.labels = ("kick", "snare")
-    monkeypatch.setattr(scores, "get_drum_classifier", lambda n, rate: (classifier, {"test_accuracy": 0.5}))
+    monkeypatch.setattr(scores, "get_gan_scorer", lambda corpus, n, rate, source="offline": (classifier, {"test_accuracy": 0.5}))
     return cli
 
 
@@ -468,3 +468,154 @@ def test_specgan_trains_and_is_scored_through_griffin_lim(tmp_path, monkeypatch)
     assert cli.main(["score", "--state", str(state), "--n", "250"]) == 0
     out = json.loads(state.with_suffix(".scores.json").read_text())
     assert out["generated"] == 250 and out["is_real_through_griffin_lim"] >= 1.0
+
+
+class _FakeDigits(_FakeClips):
+    """Two 'digits' at 16 kHz: a low and a high tone, so a small classifier can tell them apart."""
+
+    labels = ("zero", "one")
+
+    def __init__(self) -> None:
+        t = torch.arange(4096) / 16000
+        g = torch.Generator().manual_seed(1)
+        self.items = [((0.5 * torch.sin(2 * math.pi * (300.0 if i % 2 == 0 else 2500.0) * t)
+                        + 0.01 * torch.randn(4096, generator=g)).unsqueeze(0), i % 2) for i in range(16)]
+
+
+def test_the_gan_scorer_of_digits_is_its_own_task_at_the_gans_rate(tmp_path, monkeypatch) -> None:
+    from audiomap_lib import hub
+    from audiomap_lib.data import datasets
+    from audiomap_lib.gan import scores
+
+    monkeypatch.setenv("AUDIOMAP_DATA", str(tmp_path))
+    monkeypatch.setattr(datasets, "get_datasets", lambda corpus, source="offline", profile=None: {s: _FakeDigits() for s in ("train", "validation", "test")})
+    model, meta = scores.get_gan_scorer("digits", 2048, 8000, profile="quick")
+    assert model.labels == ("zero", "one") and meta["task"] == "digits_gan" and meta["corpus"] == "digits"
+    assert int(meta["sample_rate"]) == 8000 and int(meta["n_samples"]) == 2048 and 0.0 <= meta["test_accuracy"] <= 1.0
+    assert (tmp_path / "models" / "quick" / hub.CLASSIFIER_TASKS["digits_gan"][0]).is_file()
+    again, meta_again = scores.get_gan_scorer("digits", 2048, 8000, profile="quick")  # loaded, not retrained
+    assert meta_again["test_accuracy"] == meta["test_accuracy"]
+    with pytest.raises(FileNotFoundError, match="digits_gan"):  # the Chapter 6 digits file is another task
+        hub.load_classifier("digits_gan", tmp_path / "missing.pt")
+    with pytest.raises(ValueError, match="corpus must be one of"):
+        scores.get_gan_scorer("speech", 1024, 8000)
+    with pytest.raises(ValueError, match="sample_rate_hz"):
+        scores.get_gan_scorer("digits", 1024, -5)
+
+
+def test_the_post_processing_filter_is_a_same_padded_fir_after_the_tanh() -> None:
+    torch.manual_seed(0)
+    g = gan.WaveGANGenerator(d=2, n_samples=1024, sample_rate_hz=8000, post_filter_taps=8)
+    assert g.post_filter is not None and g.post_filter.bias is None and g.post_filter.weight.shape == (1, 1, 8)
+    plain = gan.WaveGANGenerator(d=2, n_samples=1024, sample_rate_hz=8000)
+    plain.load_state_dict({k: v for k, v in g.state_dict().items() if not k.startswith("post_filter")})
+    z = gan.make_latents(3, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        y, x = g(z), plain(z)
+    assert y.shape == x.shape == (3, 1, 1024)
+    w = g.post_filter.weight.detach()[0, 0].double()
+    # TensorFlow's "same": output[n] = sum_k w[k] x[n + k - (taps - 1) // 2], zeros outside
+    xp = np.pad(x[:, 0].double().numpy(), ((0, 0), (3, 4)))
+    expected = np.stack([np.correlate(row, w.numpy(), mode="valid") for row in xp])
+    np.testing.assert_allclose(y[:, 0].double().numpy(), expected, atol=1e-5)
+    bound = math.sqrt(6 / (8 + 8))  # Glorot uniform, fan_in = fan_out = taps
+    assert float(w.abs().max()) <= bound
+    with pytest.raises(ValueError, match="post_filter_taps"):
+        gan.WaveGANGenerator(d=2, n_samples=1024, sample_rate_hz=8000, post_filter_taps=-1)
+    with pytest.raises(ValueError, match="post_filter_taps must be at most"):
+        gan.WaveGANGenerator(d=2, n_samples=1024, sample_rate_hz=8000, post_filter_taps=2048)
+
+
+def test_a_run_with_a_post_filter_is_saved_in_half_precision_and_loads_back(tmp_path, monkeypatch) -> None:
+    import json
+
+    from audiomap_lib.gan import __main__ as cli
+
+    monkeypatch.setattr(cli, "get_datasets", lambda corpus, source="offline": {"train": _FakeClips()})
+    state = tmp_path / "g.pt"
+    assert cli.main(["train", "--corpus", "drums", "--d", "2", "--n-samples", "1024", "--batch-size", "4", "--n-critic", "1",
+                     "--post-filter-taps", "16", "--ema", "0.9", "--steps", "2", "--state", str(state)]) == 0
+    generator, info = gan.load_generator(state)
+    assert info["post_filter_taps"] == 16 and generator.post_filter.weight.shape == (1, 1, 16)
+    out = gan.save_generator(state, tmp_path / "shipped.pt", half=True, note="test")
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["weights_dtype"] == "float16" and record["note"] == "test"
+    assert all(v.dtype == torch.float16 for v in torch.load(out)["model"].values())
+    small, _ = gan.load_generator(out)
+    assert all(p.dtype == torch.float32 for p in small.parameters())
+    z = gan.make_latents(2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(small(z), generator(z), atol=2e-2, rtol=0)  # float16 rounding only
+    with pytest.raises(TypeError, match="half must be True or False"):
+        gan.save_generator(state, tmp_path / "x.pt", half="yes")
+
+
+def test_tone_level_finds_a_tone_at_a_quarter_of_the_rate_and_not_in_noise() -> None:
+    g = torch.Generator().manual_seed(0)
+    noise = 0.1 * torch.randn(8, 1, 4096, generator=g)
+    t = torch.arange(4096) / 8000
+    tone = noise + 0.05 * torch.sin(2 * math.pi * 2000 * t)
+    level_noise = gan.compute_tone_level_db(noise, 8000, 2000)
+    level_tone = gan.compute_tone_level_db(tone, 8000, 2000)
+    assert abs(level_noise) < 6 and level_tone > 15
+    # the same number from numpy: Hann window, mean power, 5 bins against the median of the ring
+    x = noise[:, 0].double().numpy()
+    x = x - x.mean(-1, keepdims=True)
+    power = (np.abs(np.fft.rfft(x * np.hanning(4097)[:-1])) ** 2).mean(0)
+    db = 10 * np.log10(power + 1e-30)
+    k = 1024
+    expected = db[k - 2:k + 3].max() - np.median(np.concatenate([db[k - 150:k - 10], db[k + 10:k + 150]]))
+    assert level_noise == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(ValueError, match="f_hz must lie in"):
+        gan.compute_tone_level_db(noise, 8000, 3990)
+    with pytest.raises(ValueError, match="outer_bins must be larger"):
+        gan.compute_tone_level_db(noise, 8000, 2000, inner_bins=10, outer_bins=5)
+
+
+def test_the_remedies_command_trains_each_remedy_per_seed_and_summarises(tmp_path, monkeypatch) -> None:
+    import json
+
+    cli = _fake_scoring(monkeypatch)
+    out = tmp_path / "remedies.json"
+    assert cli.main(["remedies", "--steps", "2", "--seeds", "0", "1", "--n", "250", "--folder", str(tmp_path / "runs"),
+                     "--out", str(out), "--", "--d", "2", "--n-samples", "1024", "--batch-size", "4", "--n-critic", "1"]) == 0
+    record = json.loads(out.read_text())
+    assert [(r["remedy"], r["seed"]) for r in record["runs"]] == [(name, s) for name in cli.REMEDIES for s in (0, 1)]
+    assert all(r["steps"] == 2 for r in record["runs"]) and record["command"].startswith("python -m audiomap_lib.gan remedies")
+    assert record["remedies"] == cli.REMEDIES
+    for name in cli.REMEDIES:
+        mine = [r["tone_generated_db"] for r in record["runs"] if r["remedy"] == name]
+        s = record["summary"][name]["tone_generated_db"]
+        assert s["min"] == min(mine) and s["max"] == max(mine) and s["mean"] == pytest.approx(sum(mine) / 2)
+    generator, info = gan.load_generator(tmp_path / "runs" / "post-processing_filter_seed0.pt")
+    assert info["post_filter_taps"] == 512 and info["phase_shuffle"] == 0
+    _, nearest = gan.load_generator(tmp_path / "runs" / "nearest-neighbour_upsampling_seed1.pt")
+    assert nearest["upsample"] == "nearest"
+    with pytest.raises(SystemExit):
+        cli.main(["remedies", "--seeds", "0"])  # no budget
+
+
+@pytest.mark.parametrize("path", sorted(gan.PRETRAINED_DIR.glob("*.pt")), ids=lambda p: p.name)
+def test_each_shipped_model_is_small_loads_and_records_how_it_was_made(path) -> None:
+    assert path.stat().st_size <= 5 * 1024 * 1024, f"{path.name} is over 5 MB"
+    generator, info = gan.load_generator(path)
+    for key in ("command", "seed", "minutes", "steps", "scores", "corpus"):
+        assert key in info, f"{path.name}'s record lacks {key!r}"
+    assert info["command"].startswith(("python -m audiomap_lib.gan train", "AUDIOMAP_PROFILE="))
+    assert 0 < info["scores"]["is_ratio"] and info["steps"] > 0 and info["minutes"] > 0
+    with torch.no_grad():
+        clips = generator(gan.make_latents(2, generator=torch.Generator().manual_seed(0)))
+    assert clips.shape == (2, 1, info["n_samples"]) and bool(torch.isfinite(clips).all())
+
+
+def test_the_train_command_takes_its_clips_from_the_source_it_is_given(tmp_path, monkeypatch) -> None:
+    import json
+
+    from audiomap_lib.gan import __main__ as cli
+
+    seen: list[tuple[str, str]] = []
+    monkeypatch.setattr(cli, "get_datasets", lambda corpus, source="offline": seen.append((corpus, source)) or {"train": _FakeClips()})
+    state = tmp_path / "g.pt"
+    assert cli.main(["train", "--corpus", "digits", "--source", "sc09", "--d", "2", "--n-samples", "1024", "--batch-size", "4",
+                     "--n-critic", "1", "--steps", "1", "--state", str(state)]) == 0
+    assert seen == [("digits", "sc09")] and json.loads(state.with_suffix(".json").read_text())["source"] == "sc09"

@@ -551,6 +551,7 @@ PROBS = torch.softmax(torch.randn(6, 4, generator=g), dim=1)
 EMB_A, EMB_B = torch.randn(12, 3, generator=g), torch.randn(10, 3, generator=g) + 1
 WT1 = torch.randn(3, 2, 5, generator=g)
 XG = 0.3 * torch.randn(2, 1, 400, generator=g)  # two clips of 400 samples (one 25 ms frame at 16 kHz)
+XT = 0.3 * torch.randn(2, 1, 2048, generator=g)  # long enough for 150 bins either side of a quarter of the rate
 
 ENTRIES.update({
     # Chapter 7
@@ -583,6 +584,9 @@ ENTRIES.update({
     "gan.compute_spectral_features": Entry(gan.compute_spectral_features, {"clips": XG, "sample_rate_hz": 8000},
                                            {"clips": tensor_arg(XG), "sample_rate_hz": sr_arg([8000, 16000])},
                                            _tensor_result),
+    "gan.compute_tone_level_db": Entry(gan.compute_tone_level_db, {"clips": XT, "sample_rate_hz": 8000, "f_hz": 2000.0},
+                                       {"clips": tensor_arg(XT), "sample_rate_hz": sr_arg([8000, 16000])},
+                                       lambda out, kw: None if isinstance(out, float) else pytest.fail(repr(out))),
     "gan.find_longest_run": Entry(gan.find_longest_run, {"corpus": "drums"}, {"corpus": choice_arg(["drums", "digits"])},
                                   lambda out, kw: None if out is None or out.is_file() else pytest.fail(repr(out))),
 })
@@ -780,7 +784,7 @@ def test_every_entry_point_of_these_modules_is_covered() -> None:
         # take a critic or logits of one; tests/test_gan.py
         "gan.compute_gradient_penalty", "gan.compute_critic_loss", "gan.compute_generator_loss", "gan.compute_gan_losses",
         # take a classifier or train one, or read and write run files; tests/test_gan.py and Chapter 7
-        "gan.compute_gan_scores", "gan.get_drum_classifier", "gan.load_generator", "gan.save_generator",
+        "gan.compute_gan_scores", "gan.get_drum_classifier", "gan.get_gan_scorer", "gan.load_generator", "gan.save_generator",
         "gan.generate_clips",
         # take Spreads or a training function; tests/test_seeds.py
         "seeds.is_always_above", "seeds.spreads_overlap", "seeds.run_over_seeds",

@@ -28,7 +28,7 @@ ALLOWED_DIR = Path(__file__).resolve().parent / "typed_numbers"
 UNITS = (
     r"dB|Hz|kHz|MHz|ms|s|seconds?|samples?|bits?|%|minutes?|min|hours?|steps?|clips?|frames?|taps?|"
     r"channels?|filters?|bins?|speakers?|epochs?|parameters?|mels?|iterations?|times|layers?|"
-    r"words?|hits?|classes|points?|octaves?|heads?|bands?|voices?|kits?|semitones?|per\s?cent|"
+    r"words?|hits?|classes|points?|octaves?|heads?|bands?|voices?|kits?|semitones?|weights?|per\s?cent|"
     r"×|x"
 )
 NUMBER = r"(?<![\w.\-])[−-]?\d[\d,_]*(?:\.\d+)?(?:\s*(?:[–-]|to|and|or)\s*\d[\d,_]*(?:\.\d+)?)?"
@@ -121,6 +121,10 @@ def test_no_number_with_a_unit_is_typed_by_hand(path: Path) -> None:
 def test_no_glue_key_is_written_twice(path: Path) -> None:
     """The book build (``-W``) fails on a duplicate glue key; catch a literal one here, without a kernel."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    keys = [k for c in cells if c["cell_type"] == "code"
-            for k in re.findall(r'glue\(\s*"([^"{}]+)"', "".join(c["source"]))]
-    assert not [k for k in set(keys) if keys.count(k) > 1], f"{path.name} glues these keys twice"
+    where: dict[str, list[int]] = {}
+    for i, c in enumerate(cells):
+        if c["cell_type"] == "code":
+            for k in re.findall(r'glue\(\s*"([^"{}]+)"', "".join(c["source"])):
+                where.setdefault(k, []).append(i)
+    twice = {k: cells_of for k, cells_of in sorted(where.items()) if len(cells_of) > 1}
+    assert not twice, f"{path.name} glues these keys more than once (key: code cells): {twice}"

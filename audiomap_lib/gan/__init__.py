@@ -29,13 +29,16 @@ from .losses import (
 from .models import UPSAMPLE_MODES, WaveGANCritic, WaveGANGenerator, apply_phase_shuffle, make_latents
 from .runs import PRETRAINED_DIR, find_longest_run, generate_clips, load_generator, save_generator
 from .scores import (
+    GAN_SCORER_TASKS,
     compute_class_histogram,
     compute_frechet_distance,
     compute_gan_scores,
     compute_inception_score,
     compute_nearest_neighbour_distances,
     compute_spectral_features,
+    compute_tone_level_db,
     get_drum_classifier,
+    get_gan_scorer,
 )
 from .specgan import SpecGANCritic, SpecGANGenerator, SpectrogramCodec
 
@@ -58,10 +61,13 @@ __all__ = [
     "compute_inception_score",
     "compute_nearest_neighbour_distances",
     "compute_spectral_features",
+    "compute_tone_level_db",
     "compute_wasserstein_estimate",
     "find_longest_run",
     "generate_clips",
+    "GAN_SCORER_TASKS",
     "get_drum_classifier",
+    "get_gan_scorer",
     "load_generator",
     "make_latents",
     "save_generator",

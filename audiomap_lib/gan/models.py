@@ -13,6 +13,8 @@ With ``d = 64`` they hold 19,065,345 and 17,427,969 weights (tests/test_gan.py c
 ``n_samples`` may be any ``start_len x 4^5`` (4096 at 8 kHz for the CPU profiles: ``start_len = 4``),
 and ``upsample="nearest"`` swaps each transposed convolution for nearest-neighbour upsampling
 followed by a convolution (one remedy for the checkerboard artefact, which the chapter compares).
+``post_filter_taps`` adds the paper's optional post-processing filter (its ``--wavegan_genr_pp``):
+one learned FIR filter, 512 taps in the paper's code, no bias, "same" padding, after the ``tanh``.
 """
 from __future__ import annotations
 
@@ -99,10 +101,15 @@ class WaveGANGenerator(nn.Module):
         upsample: ``"transposed"`` (the paper) or ``"nearest"`` (upsample by 4, then a convolution).
         sample_rate_hz: the rate the output is meant to be played at (stored, and checked by the
             scores; 16000 in the paper).
+        post_filter_taps: length of the learned post-processing filter applied to the output
+            (0: none, the paper's default; its code offers 512). The filter is a
+            ``(1, 1, taps)`` convolution without bias, padded as TensorFlow's ``"same"``
+            (``(taps - 1) // 2`` zeros before, ``taps // 2`` after), Glorot-uniform initialised as
+            Keras does, so it can learn to notch the checkerboard tones out.
     """
 
     def __init__(self, d: int = 64, latent_dim: int = 100, n_samples: int = 16384, kernel: int = 25,
-                 upsample: str = "transposed", *, sample_rate_hz: int) -> None:
+                 upsample: str = "transposed", *, sample_rate_hz: int, post_filter_taps: int = 0) -> None:
         super().__init__()
         from ..io import check_sample_rate
 
@@ -117,8 +124,12 @@ class WaveGANGenerator(nn.Module):
             raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}; got {upsample!r}")
         self.upsample = upsample
         self.sample_rate_hz = check_sample_rate(sample_rate_hz, "sample_rate_hz")
+        self.post_filter_taps = check_non_negative_int(post_filter_taps, "post_filter_taps")
+        if self.post_filter_taps > self.n_samples:
+            raise ValueError(f"post_filter_taps must be at most n_samples={self.n_samples}; got {post_filter_taps}")
         self.config_dict: dict[str, Any] = {"d": d, "latent_dim": latent_dim, "n_samples": n_samples, "kernel": kernel,
-                                            "upsample": upsample, "sample_rate_hz": self.sample_rate_hz}
+                                            "upsample": upsample, "sample_rate_hz": self.sample_rate_hz,
+                                            "post_filter_taps": self.post_filter_taps}
         self.dense = nn.Linear(latent_dim, self.start_len * 16 * self.d)
         widths = [16 * self.d, 8 * self.d, 4 * self.d, 2 * self.d, self.d, 1]
         pad = (kernel - _STRIDE + 1) // 2  # 11 for kernel 25: output = 4 x input
@@ -130,6 +141,10 @@ class WaveGANGenerator(nn.Module):
             else:
                 layers += [nn.Upsample(scale_factor=_STRIDE, mode="nearest"), nn.Conv1d(c_in, c_out, kernel, padding=kernel // 2)]
         self.layers = nn.ModuleList(layers)
+        self.post_filter: nn.Conv1d | None = None
+        if self.post_filter_taps:
+            self.post_filter = nn.Conv1d(1, 1, self.post_filter_taps, bias=False)
+            nn.init.xavier_uniform_(self.post_filter.weight)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Waveforms ``(B, 1, n_samples)`` in ``(-1, 1)`` for latents ``z`` of shape ``(B, latent_dim)``."""
@@ -142,7 +157,11 @@ class WaveGANGenerator(nn.Module):
             h = layer(h)
             if i < last and not isinstance(layer, nn.Upsample):
                 h = F.relu(h)
-        return torch.tanh(h)
+        out = torch.tanh(h)
+        if self.post_filter is not None:
+            taps = self.post_filter_taps
+            out = self.post_filter(F.pad(out, ((taps - 1) // 2, taps // 2)))
+        return out
 
 
 class WaveGANCritic(nn.Module):

@@ -61,7 +61,8 @@ def load_generator(state: str | Path, averaged: bool = True) -> tuple[Any, dict[
                                      sample_rate_hz=info["sample_rate_hz"])
     else:
         generator = WaveGANGenerator(d=info["d"], n_samples=info["n_samples"], upsample=info["upsample"],
-                                     sample_rate_hz=info["sample_rate_hz"])
+                                     sample_rate_hz=info["sample_rate_hz"],
+                                     post_filter_taps=int(info.get("post_filter_taps", 0)))
     weights = read_torch_file(state, "WaveGAN state")["model"]
     prefix = "ema_generator." if averaged and any(k.startswith("ema_generator.") for k in weights) else "generator."
     own = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
@@ -93,22 +94,29 @@ def generate_clips(generator: Any, info: dict[str, Any], n: int, seed: int = 0) 
     return out
 
 
-def save_generator(state: str | Path, out: str | Path, **record: Any) -> Path:
+def save_generator(state: str | Path, out: str | Path, half: bool = False, **record: Any) -> Path:
     """Keep only a run's averaged generator (or the generator) in ``out``, with its JSON record (Chapter 7).
 
     The record is the run's, updated with ``record`` (e.g. the command and the scores).
+    ``half=True`` stores the weights as float16 (half the size, for a file shipped in the
+    repository; :func:`load_generator` loads them back into float32, and the record says
+    ``"weights_dtype": "float16"``).
 
     Returns:
         The path written (``out``; the record is ``out`` with ``.json``).
     """
     import torch
 
+    if not isinstance(half, bool):
+        raise TypeError(f"half must be True or False; got {half!r}")
     generator, info = load_generator(state)
     prefix = "ema_generator." if info.get("ema") else "generator."
+    dtype = torch.float16 if half else torch.float32
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": {prefix + k: v.detach().clone() for k, v in generator.state_dict().items()}}, out)
-    out.with_suffix(".json").write_text(json.dumps({**info, **record}, indent=1) + "\n")
+    torch.save({"model": {prefix + k: v.detach().to(dtype).clone() for k, v in generator.state_dict().items()}}, out)
+    out.with_suffix(".json").write_text(json.dumps({**info, "weights_dtype": str(dtype).removeprefix("torch."),
+                                                    **record}, indent=1) + "\n")
     return out
 
 

@@ -3,8 +3,8 @@ nearest-neighbour distances (memorisation) and the class histogram (mode collaps
 
 Every score takes what a classifier says about clips (softmax probabilities ``(N, K)`` or
 embeddings ``(N, E)``), so the same function scores real test clips and generated ones through
-the same path: report both, side by side. :func:`get_drum_classifier` trains (once, then loads
-from the hub) the drum classifier that scores drums, the Chapter 6 way and at the GAN's own rate
+the same path: report both, side by side. :func:`get_gan_scorer` trains (once, then loads
+from the hub) the classifier that scores a corpus's GANs (drums or digits), the Chapter 6 way and at the GAN's own rate
 and length; :func:`compute_gan_scores` puts every score of a generator beside the real test
 clips' in one dictionary.
 """
@@ -16,7 +16,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from ..utils import by_profile, check_positive_int, check_tensor, get_cache_dir, get_profile
+from ..utils import by_profile, check_positive_int, check_real, check_tensor, get_cache_dir, get_profile
 
 __all__ = [
     "CLASS_USED_SHARE",
@@ -26,7 +26,10 @@ __all__ = [
     "compute_inception_score",
     "compute_nearest_neighbour_distances",
     "compute_spectral_features",
+    "compute_tone_level_db",
+    "GAN_SCORER_TASKS",
     "get_drum_classifier",
+    "get_gan_scorer",
 ]
 
 
@@ -139,63 +142,91 @@ def compute_nearest_neighbour_distances(queries: torch.Tensor, references: torch
     return dist.min(1).values
 
 
-def get_drum_classifier(n_samples: int, sample_rate_hz: int, profile: str | None = None, retrain: bool = False,
-                        seed: int = 0) -> tuple[nn.Module, dict[str, Any]]:
-    """The drum classifier that scores generated hits, trained once the Chapter 6 way (Chapter 7).
+GAN_SCORER_TASKS: dict[str, str] = {"drums": "drums", "digits": "digits_gan"}
+"""Corpus -> the hub task (:data:`audiomap_lib.hub.CLASSIFIER_TASKS`) of the classifier that scores its GANs."""
+
+
+def get_gan_scorer(corpus: str, n_samples: int, sample_rate_hz: int, profile: str | None = None,
+                   retrain: bool = False, seed: int = 0, source: str = "offline") -> tuple[nn.Module, dict[str, Any]]:
+    """The classifier that scores a GAN trained on ``corpus``, trained once the Chapter 6 way (Chapter 7).
 
     A :class:`~audiomap_lib.cnn.LogMelCNN1d` (the best family of Chapter 6) trained with
-    :class:`~audiomap_lib.augment.WaveformAugment` on the drums corpus's train split, brought to the
+    :class:`~audiomap_lib.augment.WaveformAugment` on the corpus's train split, brought to the
     GAN's rate and length with :func:`~audiomap_lib.gan.data.make_gan_clips` (so real and
-    generated clips reach it through the same path), chosen on the validation kits and saved in
-    the hub (:func:`audiomap_lib.hub.save_classifier`, task ``"drums"``) with its test accuracy.
-    Later calls load it, unless it was trained for another rate or length, or ``retrain``.
+    generated clips reach it through the same path), chosen on the validation split and saved in
+    the hub (:func:`audiomap_lib.hub.save_classifier`, task :data:`GAN_SCORER_TASKS` ``[corpus]``)
+    with its test accuracy. Later calls load it, unless it was trained for another rate or
+    length, or ``retrain``. For digits this is not Chapter 6's saved classifier, which hears
+    16 kHz: band-limited to a GAN's 8 kHz, its accuracy falls (Chapter 6 measures by how much).
 
     Args:
+        corpus: ``"drums"`` or ``"digits"``.
         n_samples: the clips' length (the generator's ``n_samples``).
         sample_rate_hz: their rate in Hz (the generator's ``sample_rate_hz``).
         profile: sizes (``None``: ``AUDIOMAP_PROFILE``); each profile keeps its own file.
         retrain: train even when a matching file exists.
         seed: seeds the training.
+        source: where the corpus's clips come from (``"offline"``, or ``"sc09"`` / ``"fsdd"`` for
+            digits: :func:`audiomap_lib.data.datasets.get_datasets`); a file saved for another
+            source is retrained.
 
     Returns:
         ``(model, meta)``: the model (eval mode, ``labels`` set) and its metadata, with
         ``test_accuracy`` and ``val_accuracy`` (fractions), ``n_samples``, ``sample_rate`` (Hz),
-        ``epochs`` and ``train_clips``.
+        ``epochs``, ``train_clips`` and ``source``.
+
+    Raises:
+        ValueError: an unknown ``corpus`` or ``source``; a non-positive ``n_samples``; a bad rate.
     """
     from .. import augment, hub
     from ..cnn import LogMelCNN1d
     from ..data.datasets import TensorClips, get_datasets, make_loader
-    from ..data.drums import DRUM_LABELS
+    from ..io import check_sample_rate
     from ..training.classifier import fit, predict
     from ..utils import set_seed
     from .data import make_gan_clips
 
+    if corpus not in GAN_SCORER_TASKS:
+        raise ValueError(f"corpus must be one of {tuple(GAN_SCORER_TASKS)}; got {corpus!r}")
+    task = GAN_SCORER_TASKS[corpus]
     n_samples = check_positive_int(n_samples, "n_samples")
+    sample_rate_hz = check_sample_rate(sample_rate_hz, "sample_rate_hz")
     profile = get_profile() if profile is None else profile
-    path = get_cache_dir("models", profile) / hub.CLASSIFIER_TASKS["drums"][0]
+    path = get_cache_dir("models", profile) / hub.CLASSIFIER_TASKS[task][0]
     if path.is_file() and not retrain:
-        model, meta = hub.load_classifier("drums", path)
-        if int(meta["sample_rate"]) == int(sample_rate_hz) and int(meta.get("n_samples", -1)) == n_samples:
+        model, meta = hub.load_classifier(task, path)
+        if (int(meta["sample_rate"]) == int(sample_rate_hz) and int(meta.get("n_samples", -1)) == n_samples
+                and str(meta.get("source", "offline")) == source):
             return model, meta
     set_seed(seed)
-    sets = get_datasets("drums", profile=profile)
+    sets = get_datasets(corpus, source, profile=profile)
+    labels = tuple(sets["train"].labels)
     data = {split: make_gan_clips(sets[split], n_samples, sample_rate_hz) for split in ("train", "validation", "test")}
     loaders = {split: make_loader(TensorClips(c, y, sample_rate_hz), 64 if split == "train" else 256, split == "train", seed)
                for split, (c, y, _) in data.items()}
-    model = LogMelCNN1d(n_classes=len(DRUM_LABELS), channels=by_profile(quick=8, standard=32, full=64, profile=profile),
+    model = LogMelCNN1d(n_classes=len(labels), channels=by_profile(quick=8, standard=32, full=64, profile=profile),
                         input_sr=sample_rate_hz)
     epochs = by_profile(quick=2, standard=12, full=30, profile=profile)
     aug = augment.WaveformAugment(sr=sample_rate_hz, seed=seed + 1, speed=(0.9, 1.1), shift_ms=20.0,
                                   gain_db=(-6.0, 6.0), snr_db=(10.0, 40.0))
     history = fit(model, loaders["train"], loaders["validation"], epochs=epochs, lr=3e-3, schedule="onecycle",
                   augment=aug, device="cpu", progress=False, verbose=False)
-    logits, labels = predict(model, loaders["test"], device="cpu")
-    test_acc = float((logits.argmax(1) == labels).float().mean())
-    model.labels = tuple(DRUM_LABELS)
-    hub.save_classifier(model, DRUM_LABELS, "drums", path, n_samples=n_samples, test_accuracy=test_acc,
+    logits, targets = predict(model, loaders["test"], device="cpu")
+    test_acc = float((logits.argmax(1) == targets).float().mean())
+    model.labels = labels
+    hub.save_classifier(model, labels, task, path, n_samples=n_samples, test_accuracy=test_acc,
                         val_accuracy=float(history.best_val_acc), epochs=history.epochs,
-                        train_clips=len(data["train"][0]), profile=profile, seed=seed)
-    return hub.load_classifier("drums", path)
+                        train_clips=len(data["train"][0]), profile=profile, seed=seed, corpus=corpus, source=source)
+    return hub.load_classifier(task, path)
+
+
+def get_drum_classifier(n_samples: int, sample_rate_hz: int, profile: str | None = None, retrain: bool = False,
+                        seed: int = 0) -> tuple[nn.Module, dict[str, Any]]:
+    """The drum classifier that scores generated hits (Chapter 7): :func:`get_gan_scorer` for ``"drums"``.
+
+    Args and returns as :func:`get_gan_scorer`.
+    """
+    return get_gan_scorer("drums", n_samples, sample_rate_hz, profile=profile, retrain=retrain, seed=seed)
 
 
 def compute_spectral_features(clips: torch.Tensor, sample_rate_hz: int) -> torch.Tensor:
@@ -229,6 +260,52 @@ def compute_spectral_features(clips: torch.Tensor, sample_rate_hz: int) -> torch
     return (flat - flat.mean(1, keepdim=True)) / flat.std(1, keepdim=True).clamp_min(1e-6)
 
 
+def compute_tone_level_db(clips: torch.Tensor, sample_rate_hz: int, f_hz: float, inner_bins: int = 10,
+                          outer_bins: int = 150) -> float:
+    """How far a tone at ``f_hz`` stands out of the clips' average spectrum, in dB (Chapter 7).
+
+    The clips' mean is removed, each is Hann-windowed over its whole length, and their power
+    spectra are averaged. The level is the largest of the 5 bins nearest ``f_hz`` minus the median
+    of the bins from ``inner_bins`` to ``outer_bins`` away on both sides. A checkerboard tone of a
+    transposed convolution of stride 4 sits at ``sample_rate_hz / 4``: about 0 dB means no tone.
+
+    Args:
+        clips: ``(N, 1, samples)`` or ``(N, samples)`` waveforms.
+        sample_rate_hz: their rate in Hz.
+        f_hz: the frequency to measure, in ``(0, sample_rate_hz / 2)``, far enough from 0 and the
+            Nyquist frequency for ``outer_bins`` bins on each side.
+        inner_bins, outer_bins: the neighbourhood, in bins of ``sample_rate_hz / samples`` Hz.
+
+    Returns:
+        The level in dB (a float).
+
+    Raises:
+        ValueError: a bad shape, rate or neighbourhood, or a neighbourhood that leaves the spectrum.
+    """
+    from ..io import check_sample_rate
+
+    x = check_tensor(clips, "clips", shape="(N, 1, samples) or (N, samples)")
+    if x.ndim == 3 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 2:
+        raise ValueError(f"clips must have shape (N, 1, samples) or (N, samples); got {tuple(clips.shape)}")
+    rate = check_sample_rate(sample_rate_hz, "sample_rate_hz")
+    inner, outer = check_positive_int(inner_bins, "inner_bins"), check_positive_int(outer_bins, "outer_bins")
+    if outer <= inner:
+        raise ValueError(f"outer_bins must be larger than inner_bins={inner}; got {outer}")
+    f_hz = check_real(f_hz, "f_hz")
+    x = x.double()
+    x = x - x.mean(-1, keepdim=True)
+    power = (torch.fft.rfft(x * torch.hann_window(x.shape[-1], dtype=torch.float64)).abs() ** 2).mean(0)
+    db = 10 * torch.log10(power + 1e-30)
+    k = round(f_hz * x.shape[-1] / rate)
+    if not 0 < f_hz < rate / 2 or k - outer < 0 or k + outer >= len(db):
+        raise ValueError(f"f_hz must lie in (0, {rate / 2:g}) Hz with {outer} bins of {rate / x.shape[-1]:g} Hz "
+                         f"on both sides inside the spectrum; got {f_hz}")
+    around = torch.cat([db[k - outer:k - inner], db[k + inner:k + outer]])
+    return float(db[k - 2:k + 3].max() - torch.quantile(around, 0.5))
+
+
 def compute_gan_scores(classifier: nn.Module, generated: torch.Tensor, real_test: torch.Tensor,
                        real_train: torch.Tensor, splits: int = 1) -> dict[str, Any]:
     """Every score of Chapter 7 for generated clips, beside the real test clips' through the same path.
@@ -244,7 +321,8 @@ def compute_gan_scores(classifier: nn.Module, generated: torch.Tensor, real_test
         "fid" (generated vs real test, on the classifier's embeddings), "fid_real_train" (real
         test vs real train: the floor), "d_self", "d_train" (mean nearest-neighbour distances of
         the generated clips, :func:`compute_spectral_features`), "d_self_real", "d_train_real"
-        (the same for the real test clips)}``.
+        (the same for the real test clips), "tone_generated_db", "tone_real_db" (the level of a
+        stride-4 checkerboard tone at a quarter of the rate, :func:`compute_tone_level_db`)}``.
     """
     from ..hub import compute_classifier_outputs
 
@@ -266,4 +344,6 @@ def compute_gan_scores(classifier: nn.Module, generated: torch.Tensor, real_test
         "d_train": float(compute_nearest_neighbour_distances(f_gen, f_train).mean()),
         "d_self_real": float(compute_nearest_neighbour_distances(f_real).mean()),
         "d_train_real": float(compute_nearest_neighbour_distances(f_real, f_train).mean()),
+        "tone_generated_db": compute_tone_level_db(generated, rate, rate / 4),
+        "tone_real_db": compute_tone_level_db(real_test, rate, rate / 4),
     }
