@@ -563,6 +563,9 @@ def test_tone_level_finds_a_tone_at_a_quarter_of_the_rate_and_not_in_noise() -> 
     x = x - x.mean(-1, keepdims=True)
     power = (np.abs(np.fft.rfft(x * np.hanning(4097)[:-1])) ** 2).mean(0)
     db = 10 * np.log10(power + 1e-30)
+    freqs, lib_db = gan.compute_mean_spectrum_db(noise, 8000)
+    np.testing.assert_allclose(lib_db.numpy(), db, atol=1e-9)
+    np.testing.assert_allclose(freqs.numpy(), np.fft.rfftfreq(4096, 1 / 8000))
     k = 1024
     expected = db[k - 2:k + 3].max() - np.median(np.concatenate([db[k - 150:k - 10], db[k + 10:k + 150]]))
     assert level_noise == pytest.approx(expected, abs=1e-6)

@@ -25,6 +25,7 @@ __all__ = [
     "compute_gan_scores",
     "compute_inception_score",
     "compute_nearest_neighbour_distances",
+    "compute_mean_spectrum_db",
     "compute_spectral_features",
     "compute_tone_level_db",
     "GAN_SCORER_TASKS",
@@ -260,12 +261,42 @@ def compute_spectral_features(clips: torch.Tensor, sample_rate_hz: int) -> torch
     return (flat - flat.mean(1, keepdim=True)) / flat.std(1, keepdim=True).clamp_min(1e-6)
 
 
+def compute_mean_spectrum_db(clips: torch.Tensor, sample_rate_hz: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The clips' average power spectrum in dB, and its frequency axis in Hz (Chapter 7).
+
+    Each clip's mean is removed, the clip is Hann-windowed over its whole length, and the power
+    spectra of the clips are averaged (``float64``; ``1e-30`` under the log).
+
+    Args:
+        clips: ``(N, 1, samples)`` or ``(N, samples)`` waveforms.
+        sample_rate_hz: their rate in Hz.
+
+    Returns:
+        ``(freqs_hz, db)``, both ``float64`` of shape ``(samples // 2 + 1,)``.
+
+    Raises:
+        ValueError: a bad shape or rate.
+    """
+    from ..io import check_sample_rate
+
+    x = check_tensor(clips, "clips", shape="(N, 1, samples) or (N, samples)")
+    if x.ndim == 3 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 2:
+        raise ValueError(f"clips must have shape (N, 1, samples) or (N, samples); got {tuple(clips.shape)}")
+    rate = check_sample_rate(sample_rate_hz, "sample_rate_hz")
+    x = x.double()
+    x = x - x.mean(-1, keepdim=True)
+    power = (torch.fft.rfft(x * torch.hann_window(x.shape[-1], dtype=torch.float64)).abs() ** 2).mean(0)
+    freqs = torch.arange(len(power), dtype=torch.float64) * rate / x.shape[-1]
+    return freqs, 10 * torch.log10(power + 1e-30)
+
+
 def compute_tone_level_db(clips: torch.Tensor, sample_rate_hz: int, f_hz: float, inner_bins: int = 10,
                           outer_bins: int = 150) -> float:
     """How far a tone at ``f_hz`` stands out of the clips' average spectrum, in dB (Chapter 7).
 
-    The clips' mean is removed, each is Hann-windowed over its whole length, and their power
-    spectra are averaged. The level is the largest of the 5 bins nearest ``f_hz`` minus the median
+    On the clips' average spectrum (:func:`compute_mean_spectrum_db`), the level is the largest of the 5 bins nearest ``f_hz`` minus the median
     of the bins from ``inner_bins`` to ``outer_bins`` away on both sides. A checkerboard tone of a
     transposed convolution of stride 4 sits at ``sample_rate_hz / 4``: about 0 dB means no tone.
 
@@ -282,25 +313,16 @@ def compute_tone_level_db(clips: torch.Tensor, sample_rate_hz: int, f_hz: float,
     Raises:
         ValueError: a bad shape, rate or neighbourhood, or a neighbourhood that leaves the spectrum.
     """
-    from ..io import check_sample_rate
-
-    x = check_tensor(clips, "clips", shape="(N, 1, samples) or (N, samples)")
-    if x.ndim == 3 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim != 2:
-        raise ValueError(f"clips must have shape (N, 1, samples) or (N, samples); got {tuple(clips.shape)}")
-    rate = check_sample_rate(sample_rate_hz, "sample_rate_hz")
+    freqs, db = compute_mean_spectrum_db(clips, sample_rate_hz)
+    rate = int(sample_rate_hz)
     inner, outer = check_positive_int(inner_bins, "inner_bins"), check_positive_int(outer_bins, "outer_bins")
     if outer <= inner:
         raise ValueError(f"outer_bins must be larger than inner_bins={inner}; got {outer}")
     f_hz = check_real(f_hz, "f_hz")
-    x = x.double()
-    x = x - x.mean(-1, keepdim=True)
-    power = (torch.fft.rfft(x * torch.hann_window(x.shape[-1], dtype=torch.float64)).abs() ** 2).mean(0)
-    db = 10 * torch.log10(power + 1e-30)
-    k = round(f_hz * x.shape[-1] / rate)
+    bin_hz = float(freqs[1] - freqs[0])
+    k = round(f_hz / bin_hz)
     if not 0 < f_hz < rate / 2 or k - outer < 0 or k + outer >= len(db):
-        raise ValueError(f"f_hz must lie in (0, {rate / 2:g}) Hz with {outer} bins of {rate / x.shape[-1]:g} Hz "
+        raise ValueError(f"f_hz must lie in (0, {rate / 2:g}) Hz with {outer} bins of {bin_hz:g} Hz "
                          f"on both sides inside the spectrum; got {f_hz}")
     around = torch.cat([db[k - outer:k - inner], db[k + inner:k + outer]])
     return float(db[k - 2:k + 3].max() - torch.quantile(around, 0.5))
