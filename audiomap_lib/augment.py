@@ -10,10 +10,15 @@ its own probability and a seeded random generator,
   re-centred and cropped or zero-padded back to ``T`` samples;
 * **time shift**: move the clip earlier or later, filling with zeros (nothing wraps around);
 * **gain**: multiply by a random gain in dB (no clipping: the samples stay floats);
-* **noise**: add white noise at a random signal-to-noise ratio.
+* **noise**: add white noise at a random signal-to-noise ratio;
+* **band-limiting** (off by default): resample to a lower rate and back, as a telephone line or a
+  cheap recorder does (nothing above half the lower rate survives);
+* **reverberation** (off by default): convolve with a simulated room impulse response whose
+  reverberation time is drawn at random (:func:`make_room_impulse_response`).
 
-:func:`add_noise_at_snr` and :func:`shift_waveform` are the same distortions with fixed
-amounts, for measuring accuracy against SNR and against shift.
+:func:`add_noise_at_snr`, :func:`shift_waveform`, :func:`band_limit` and :func:`reverberate` are
+the same distortions with fixed amounts, for measuring accuracy against SNR, shift, bandwidth and
+room.
 """
 from __future__ import annotations
 
@@ -23,12 +28,17 @@ import numpy as np
 import torch
 
 from .io import check_batch, check_sample_rate, resample
-from .utils import check_non_negative_int, check_positive_int, check_real
+from .utils import check_non_negative_int, check_positive_int, check_real, check_tensor
 
 __all__ = [
     "WaveformAugment",
     "add_noise_at_snr",
+    "band_limit",
     "change_speed",
+    "compute_decay_curve_db",
+    "compute_rt60_s",
+    "make_room_impulse_response",
+    "reverberate",
     "shift_waveform",
 ]
 
@@ -115,6 +125,162 @@ def shift_waveform(waveform: torch.Tensor, shift: int) -> torch.Tensor:
     return out
 
 
+def band_limit(waveform: torch.Tensor, sr: int, low_sr: int) -> torch.Tensor:
+    """Keep only what a recording at ``low_sr`` Hz can hold: resample down and back up (Chapter 6).
+
+    The clip is resampled from ``sr`` to ``low_sr`` with :func:`audiomap_lib.io.resample` (whose
+    anti-aliasing filter removes what lies above ``low_sr / 2``), back to ``sr``, and re-centred,
+    cropped or zero-padded to its own length (the round trip can add a sample).
+
+    Args:
+        waveform: ``(T,)``, ``(C, T)`` or ``(B, 1, T)`` at ``sr``.
+        sr: the clip's sample rate in Hz.
+        low_sr: the lower rate in Hz, ``low_sr < sr`` (8000: a telephone line, nothing above 4 kHz).
+
+    Returns:
+        Tensor of the same shape and dtype, still at ``sr``.
+
+    Raises:
+        ValueError: ``low_sr`` not below ``sr`` (nothing would be removed).
+    """
+    waveform = _check_batch(waveform, "waveform")
+    sr = check_sample_rate(sr, "sr")
+    low_sr = check_sample_rate(low_sr, "low_sr")
+    if low_sr >= sr:
+        raise ValueError(f"low_sr must be below sr={sr} Hz (band-limiting removes what lies above low_sr / 2); got {low_sr} Hz")
+    shape = waveform.shape
+    flat = waveform.reshape(-1, shape[-1]).float()
+    out = resample(resample(flat, sr, low_sr), low_sr, sr)
+    return _fit_length(out, shape[-1]).reshape(shape).to(waveform.dtype)
+
+
+def make_room_impulse_response(rt60_s: float, sr: int, drr_db: float = 0.0, generator: torch.Generator | None = None
+                               ) -> torch.Tensor:
+    """A simulated room impulse response: a direct path, then exponentially decaying noise (Chapter 6).
+
+    The statistical model of a diffuse room (Polack): after the direct sound, reflections arrive so
+    densely that the tail is Gaussian noise under an envelope ``exp(-t / tau)``. Its energy falls by
+    60 dB in the **reverberation time** ``RT60``, so ``tau = RT60 / (3 ln 10)``. The tail is scaled so
+    that the direct path's energy over the tail's is ``drr_db`` (the direct-to-reverberant ratio:
+    about +10 dB close to the microphone, 0 dB or below across a room), and the whole response is
+    scaled to unit energy (a white signal keeps its power). A decay measured with Schroeder's
+    backward integration gives ``rt60_s`` back (:func:`compute_rt60_s`; checked in the tests).
+
+    Args:
+        rt60_s: reverberation time in s, in ``(0, 10]`` (a living room 0.3-0.6 s, a church 2-4 s).
+        sr: sample rate in Hz.
+        drr_db: direct-to-reverberant energy ratio in dB.
+        generator: a seeded ``torch.Generator`` for the noise.
+
+    Returns:
+        ``(ceil(rt60_s * sr),)`` float32 tensor with ``h[0]`` the direct path; ``sum(h**2) == 1``.
+    """
+    rt60_s = check_real(rt60_s, "rt60_s", 0.0, 10.0, low_open=True, unit="s")
+    sr = check_sample_rate(sr, "sr")
+    drr_db = check_real(drr_db, "drr_db", -60.0, 60.0, unit="dB")
+    n = max(2, int(np.ceil(rt60_s * sr)))
+    t_s = torch.arange(n, dtype=torch.float64) / sr
+    tail = torch.randn(n, generator=generator, dtype=torch.float64) * torch.exp(-t_s * 3 * np.log(10) / rt60_s)
+    tail[0] = 0.0
+    tail = tail * torch.sqrt(10 ** (-drr_db / 10) / tail.pow(2).sum())  # tail energy / direct energy = 10^(-DRR/10)
+    tail[0] = 1.0
+    return (tail / tail.pow(2).sum().sqrt()).float()
+
+
+def compute_decay_curve_db(rir: torch.Tensor) -> torch.Tensor:
+    """Schroeder's energy decay curve of an impulse response, in dB (Chapter 6).
+
+    ``EDC[n] = 10 log10( sum_{m >= n} h[m]^2 / sum_m h[m]^2 )``: the energy still to come after
+    sample ``n``, a smooth curve from 0 dB down, whose slope is the room's decay rate.
+
+    Args:
+        rir: ``(K,)``.
+
+    Returns:
+        ``(K,)`` float64, ``0`` at ``n = 0``, falling (``-inf`` after the last non-zero sample).
+    """
+    h = _check_rir(rir)
+    if h.ndim != 1:
+        raise ValueError(f"rir must have shape (K,); got {tuple(h.shape)}")
+    energy = h.double().pow(2).flip(0).cumsum(0).flip(0)
+    if float(energy[0]) == 0.0:
+        raise ValueError("rir is all zeros; an impulse response needs at least one non-zero sample")
+    return 10 * torch.log10(energy / energy[0])
+
+
+def compute_rt60_s(rir: torch.Tensor, sr: int, fit_db: tuple[float, float] = (-5.0, -25.0)) -> float:
+    """The reverberation time of an impulse response, measured as acousticians do (Chapter 6).
+
+    A least-squares line through Schroeder's decay curve (:func:`compute_decay_curve_db`) between
+    ``fit_db[0]`` and ``fit_db[1]`` (-5 to -25 dB: the "T20" of ISO 3382), extrapolated to 60 dB.
+
+    Args:
+        rir: ``(K,)``.
+        sr: its rate in Hz.
+        fit_db: the range of the fit, ``(upper, lower)`` in dB below 0.
+
+    Returns:
+        RT60 in s.
+
+    Raises:
+        ValueError: the curve does not fall through the fit range (too short a response).
+    """
+    sr = check_sample_rate(sr, "sr")
+    upper, lower = (check_real(v, f"fit_db[{i}]", high=0.0) for i, v in enumerate(fit_db))
+    if not lower < upper:
+        raise ValueError(f"fit_db must be (upper, lower) with lower < upper <= 0 dB; got {fit_db!r}")
+    edc = compute_decay_curve_db(rir)
+    keep = (edc <= upper) & (edc >= lower)
+    if int(keep.sum()) < 2 or float(edc[torch.isfinite(edc)].min()) > lower:
+        raise ValueError(f"the decay curve of rir does not fall from {upper} to {lower} dB; "
+                         "pass a longer impulse response or a narrower fit_db")
+    t_s = torch.arange(len(edc), dtype=torch.float64)[keep] / sr
+    y = edc[keep]
+    slope = float(((t_s - t_s.mean()) * (y - y.mean())).sum() / (t_s - t_s.mean()).pow(2).sum())  # dB per second
+    return -60.0 / slope
+
+
+def reverberate(waveform: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
+    """Play a clip in a room: causal convolution with an impulse response, keeping the length (Chapter 6).
+
+    ``y = (x * h)[:T]``: the full linear convolution (through the FFT, as Chapter 3's
+    :func:`audiomap_lib.conv.fft_convolve`) cut to the clip's own ``T`` samples, so the direct sound
+    stays where it was; the reverberant tail after the clip's end is cut off (the clips of this
+    course end in silence, where the tail would be).
+
+    Args:
+        waveform: ``(T,)``, ``(C, T)`` or ``(B, 1, T)``.
+        rir: the impulse response, ``(K,)`` (one room for every clip) or the waveform's leading
+            shape plus ``(K,)`` (one room per clip).
+
+    Returns:
+        Tensor of the same shape and dtype.
+    """
+    waveform = _check_batch(waveform, "waveform")
+    rir = _check_rir(rir)
+    if rir.ndim != 1 and tuple(rir.shape[:-1]) != tuple(waveform.shape[:-1]):
+        raise ValueError(f"rir must have shape (K,) or the waveform's leading shape {tuple(waveform.shape[:-1])} "
+                         f"plus (K,); got {tuple(rir.shape)}")
+    n, k = waveform.shape[-1], rir.shape[-1]
+    size = 1 << max(0, (n + k - 2).bit_length())  # a power of two >= N + K - 1: nothing wraps around
+    work = torch.float64 if waveform.dtype == torch.float64 else torch.float32
+    x, h = waveform.to(work), rir.to(work).to(waveform.device)
+    y = torch.fft.irfft(torch.fft.rfft(x, n=size) * torch.fft.rfft(h, n=size), n=size)
+    return y[..., :n].to(waveform.dtype)
+
+
+def _check_rir(rir: object) -> torch.Tensor:
+    """An impulse response: real, finite, at least one sample (NumPy arrays are taken)."""
+    h = check_tensor(rir, "rir", shape="(K,)")
+    if not h.is_floating_point():
+        h = h.float()
+    if h.ndim == 0 or h.shape[-1] == 0:
+        raise ValueError(f"rir must have at least one sample, shape (K,) or (..., K); got {tuple(h.shape)}")
+    if not bool(torch.isfinite(h).all()):
+        raise ValueError("rir holds NaN or infinite values; expected finite values")
+    return h
+
+
 def _fit_length(x: torch.Tensor, length: int) -> torch.Tensor:
     """Centre-crop or zero-pad the last axis to ``length``."""
     diff = length - x.shape[-1]
@@ -178,7 +344,14 @@ class WaveformAugment:
         shift_ms: largest time shift in ms, either way (``0``: off).
         gain_db: ``(low, high)`` gain range in dB (``None``: off).
         snr_db: ``(low, high)`` SNR range in dB for added white noise (``None``: off).
-        p_speed, p_shift, p_gain, p_noise: probability of each step per clip.
+        band_sr_hz: candidate lower rates in Hz for :func:`band_limit`, each below ``sr`` (``None``:
+            off); each band-limited clip gets one at random.
+        rt60_s: ``(low, high)`` range of reverberation times in s for :func:`reverberate` with a
+            :func:`make_room_impulse_response` drawn per clip (``None``: off).
+        drr_db: ``(low, high)`` range of the rooms' direct-to-reverberant ratios in dB.
+        p_speed, p_shift, p_gain, p_noise, p_band, p_reverb: probability of each step per clip.
+            The steps run in the order speed, shift, reverberation, band-limiting, gain, noise
+            (a voice in a room, through a narrow channel, then the recorder's noise).
         seed: seeds the augmentation's own ``torch.Generator`` (same seed, same augmentations).
     """
 
@@ -192,15 +365,20 @@ class WaveformAugment:
     p_shift: float = 0.8
     p_gain: float = 0.5
     p_noise: float = 0.5
+    band_sr_hz: tuple[int, ...] | None = None
+    p_band: float = 0.3
+    rt60_s: tuple[float, float] | None = None
+    drr_db: tuple[float, float] = (-5.0, 10.0)
+    p_reverb: float = 0.3
     seed: int = 0
 
     def __post_init__(self) -> None:
         self.sr = check_sample_rate(self.sr, "sr")
-        for name in ("p_speed", "p_shift", "p_gain", "p_noise"):
+        for name in ("p_speed", "p_shift", "p_gain", "p_noise", "p_band", "p_reverb"):
             setattr(self, name, check_real(getattr(self, name), name, 0.0, 1.0))
-        for name in ("speed", "gain_db", "snr_db"):
+        for name in ("speed", "gain_db", "snr_db", "rt60_s", "drr_db"):
             r = getattr(self, name)
-            if r is None:
+            if r is None and name != "drr_db":
                 continue
             if not isinstance(r, (tuple, list)) or len(r) != 2:
                 raise ValueError(f"{name} must be a (low, high) pair with low <= high, or None; got {r!r}")
@@ -210,6 +388,18 @@ class WaveformAugment:
             setattr(self, name, (low, high))
         if self.speed is not None and not 0.25 <= self.speed[0] <= self.speed[1] <= 4:
             raise ValueError(f"speed factors must lie in [0.25, 4]; got {self.speed!r}")
+        if self.rt60_s is not None and not 0 < self.rt60_s[0]:
+            raise ValueError(f"rt60_s must be a (low, high) pair of reverberation times > 0 s, or None; got {self.rt60_s!r}")
+        if self.rt60_s is not None:
+            check_real(self.rt60_s[1], "rt60_s[1]", 0.0, 10.0, low_open=True, unit="s")
+        if self.band_sr_hz is not None:
+            if isinstance(self.band_sr_hz, (int, np.integer)) or not isinstance(self.band_sr_hz, (tuple, list)) or not self.band_sr_hz:
+                raise ValueError(f"band_sr_hz must be a non-empty tuple of rates in Hz below sr={self.sr}, or None; "
+                                 f"got {self.band_sr_hz!r}")
+            rates = tuple(check_sample_rate(r, f"band_sr_hz[{i}]") for i, r in enumerate(self.band_sr_hz))
+            if max(rates) >= self.sr:
+                raise ValueError(f"band_sr_hz must hold rates below sr={self.sr} Hz; got {self.band_sr_hz!r}")
+            self.band_sr_hz = rates
         self.speed_steps = check_positive_int(self.speed_steps, "speed_steps")
         self.shift_ms = check_real(self.shift_ms, "shift_ms", 0.0, unit="ms")
         self.seed = check_non_negative_int(self.seed, "seed")
@@ -259,6 +449,27 @@ class WaveformAugment:
             shifts = torch.randint(-most, most + 1, (b,), generator=self.generator)
             for i in torch.nonzero(use).flatten().tolist():
                 x[i] = shift_waveform(x[i], int(shifts[i]))
+        if self.rt60_s is not None and self.p_reverb > 0:
+            use = self._coin(b, self.p_reverb)
+            rt60 = self._uniform(b, *self.rt60_s)
+            drr = self._uniform(b, *self.drr_db)
+            room_rows = torch.nonzero(use).flatten().tolist()
+            if room_rows:
+                k = max(2, int(np.ceil(self.rt60_s[1] * self.sr)))
+                rirs = torch.zeros(len(room_rows), 1, k)
+                for j, i in enumerate(room_rows):
+                    h = make_room_impulse_response(float(rt60[i]), self.sr, float(drr[i]), self.generator)
+                    rirs[j, 0, : h.shape[0]] = h
+                idx = torch.tensor(room_rows, device=x.device)
+                x[idx] = reverberate(x[idx], rirs.to(x.device))
+        if self.band_sr_hz is not None and self.p_band > 0:
+            use = self._coin(b, self.p_band)
+            pick = torch.randint(0, len(self.band_sr_hz), (b,), generator=self.generator)
+            for j, low_sr in enumerate(self.band_sr_hz):
+                rows = torch.nonzero(use & (pick == j)).flatten()
+                if len(rows):
+                    idx = rows.to(x.device)
+                    x[idx] = band_limit(x[idx], self.sr, low_sr)
         if self.gain_db is not None and self.p_gain > 0:
             use = self._coin(b, self.p_gain)
             g = torch.where(use, 10 ** (self._uniform(b, *self.gain_db) / 20), torch.ones(b))

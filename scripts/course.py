@@ -136,6 +136,8 @@ def write_lock() -> None:
     if not uv.exists():
         run([PY, "-m", "pip", "install", "--quiet", "uv"])
     tmp = LOCK.with_suffix(".lock.part")
+    if LOCK.exists():  # uv keeps the versions already pinned there (tested) unless pyproject.toml rules them out
+        shutil.copyfile(LOCK, tmp)
     run([uv, "pip", "compile", "pyproject.toml", "--all-extras", "--universal", "--python-version", "3.10",
          "--no-header", "--quiet", "-o", tmp])
     tmp.write_text(LOCK_HEADER + pyproject_stamp() + "\n" + tmp.read_text())

@@ -122,3 +122,95 @@ def test_augment_refuses_stereo_integer_and_non_finite_batches() -> None:
         A.WaveformAugment(sr=16000, shift_ms=float("nan"))
     import numpy as np
     assert A.WaveformAugment(sr=16000, seed=np.int64(3), speed_steps=np.int32(5)).seed == 3
+
+
+# ------------------------------------------------------------- band-limiting and rooms (Chapter 6)
+
+
+def test_band_limit_removes_what_lies_above_half_the_low_rate() -> None:
+    import numpy as np
+
+    x = torch.randn(4, 1, 16000, generator=torch.Generator().manual_seed(0))
+    y = A.band_limit(x, 16000, 8000)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    power = torch.fft.rfft(y[:, 0]).abs().pow(2).numpy()
+    f_hz = np.fft.rfftfreq(16000, 1 / 16000)
+    above = 10 * np.log10(power[:, f_hz > 5000].sum() / power.sum())
+    assert above < -45  # white noise had half its energy there
+    below = torch.fft.rfft(x[:, 0]).abs().pow(2).numpy()[:, f_hz < 3000].sum() / power[:, f_hz < 3000].sum()
+    assert abs(10 * np.log10(below)) < 0.2  # the pass band is kept
+    from audiomap_lib.io import resample
+
+    torch.testing.assert_close(y[0, 0, :15990], resample(resample(x[0, 0], 16000, 8000), 8000, 16000)[:15990])
+    with pytest.raises(ValueError, match="low_sr"):
+        A.band_limit(x, 16000, 16000)
+
+
+@pytest.mark.parametrize("rt60_s", [0.2, 0.5, 1.2])
+def test_room_impulse_response_decays_in_its_rt60(rt60_s: float) -> None:
+    """Schroeder's backward integration of h^2, fitted from -5 to -25 dB (T20), gives RT60 back."""
+    import numpy as np
+
+    sr = 16000
+    h = A.make_room_impulse_response(rt60_s, sr, drr_db=-20.0, generator=torch.Generator().manual_seed(1))
+    assert h.shape == (int(np.ceil(rt60_s * sr)),) and abs(float(h.pow(2).sum()) - 1) < 1e-5
+    energy = h.double().pow(2).flip(0).cumsum(0).flip(0)
+    edc_db = (10 * torch.log10(energy / energy[0])).numpy()
+    keep = (edc_db < -5) & (edc_db > -25)
+    slope_db_per_s = np.polyfit(np.arange(len(h))[keep] / sr, edc_db[keep], 1)[0]
+    assert abs(-60 / slope_db_per_s - rt60_s) < 0.05 * rt60_s
+    np.testing.assert_allclose(A.compute_decay_curve_db(h).numpy(), edc_db)  # the library's curve and fit
+    assert abs(A.compute_rt60_s(h, sr) - (-60 / slope_db_per_s)) < 1e-6
+    with pytest.raises(ValueError, match="does not fall"):
+        A.compute_rt60_s(h[:20], sr)
+
+
+def test_room_impulse_response_direct_to_reverberant_ratio() -> None:
+    import math
+
+    for drr_db in (-5.0, 0.0, 10.0):
+        h = A.make_room_impulse_response(0.4, 8000, drr_db=drr_db, generator=torch.Generator().manual_seed(0))
+        measured = 10 * math.log10(float(h[0] ** 2) / float(h[1:].pow(2).sum()))
+        assert abs(measured - drr_db) < 1e-3
+    with pytest.raises(ValueError, match="rt60_s"):
+        A.make_room_impulse_response(0.0, 8000)
+
+
+def test_reverberate_equals_scipy_fftconvolve_cut_to_length() -> None:
+    import scipy.signal
+
+    from audiomap_lib.conv import fft_convolve
+
+    x = _batch(3, 4000)
+    h = A.make_room_impulse_response(0.3, 8000, generator=torch.Generator().manual_seed(2))
+    y = A.reverberate(x, h)
+    ref = scipy.signal.fftconvolve(x.double().numpy(), h.double().numpy()[None, None, :])[..., :4000]
+    torch.testing.assert_close(y.double(), torch.from_numpy(ref), atol=1e-5, rtol=0)
+    torch.testing.assert_close(A.reverberate(x[0, 0], h), fft_convolve(x[0, 0], h)[:4000], atol=1e-5, rtol=0)
+    rooms = torch.stack([h, torch.zeros_like(h).index_fill_(0, torch.tensor([0]), 1.0), h]).unsqueeze(1)  # (3, 1, K)
+    per_clip = A.reverberate(x, rooms)
+    torch.testing.assert_close(per_clip[1], x[1])  # a unit impulse is no room at all
+    torch.testing.assert_close(per_clip[0], y[0])
+    with pytest.raises(ValueError, match="rir"):
+        A.reverberate(x, torch.ones(2, 5))
+
+
+def test_augment_band_and_reverb_steps_are_seeded_and_checked() -> None:
+    x = _batch(8, 16000)
+    kw = dict(speed=None, shift_ms=0, gain_db=None, snr_db=None, band_sr_hz=(8000,), p_band=1.0)
+    y = A.WaveformAugment(sr=16000, seed=0, **kw)(x)
+    torch.testing.assert_close(y, A.band_limit(x, 16000, 8000))
+    room = dict(speed=None, shift_ms=0, gain_db=None, snr_db=None, rt60_s=(0.3, 0.6), p_reverb=1.0)
+    r1 = A.WaveformAugment(sr=16000, seed=5, **room)(x)
+    assert torch.equal(r1, A.WaveformAugment(sr=16000, seed=5, **room)(x)) and not torch.allclose(r1, x)
+    off = A.WaveformAugment(sr=16000, seed=5, **{**room, "p_reverb": 0.0})(x)
+    assert torch.equal(off, x)
+    assert A.WaveformAugment(sr=16000).describe()["band_sr_hz"] is None  # off by default: Chapter 6's recipe
+    with pytest.raises(ValueError, match="band_sr_hz"):
+        A.WaveformAugment(sr=16000, band_sr_hz=(16000,))
+    with pytest.raises(ValueError, match="band_sr_hz"):
+        A.WaveformAugment(sr=16000, band_sr_hz=8000)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rt60_s"):
+        A.WaveformAugment(sr=16000, rt60_s=(0.0, 0.5))
+    with pytest.raises(ValueError, match="rt60_s"):
+        A.WaveformAugment(sr=16000, rt60_s=(0.6, 0.5))

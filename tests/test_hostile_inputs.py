@@ -403,6 +403,7 @@ MASK = torch.tensor([[True, True, False, False], [True, True, True, True]]).unsq
 LENGTHS = torch.tensor([2, 4])
 PRED, LAB = torch.tensor([0, 1, 2, 2]), torch.tensor([0, 2, 2, 1])
 WB = torch.sin(torch.linspace(0, 60, 400)).repeat(2, 1, 1) * 0.5  # (2, 1, 400)
+RIR = augment.make_room_impulse_response(0.1, 8000, generator=torch.Generator().manual_seed(0))  # (800,)
 
 ENTRIES.update({
     # conv (Chapter 3)
@@ -488,6 +489,19 @@ ENTRIES.update({
     "augment.change_speed": Entry(augment.change_speed, {"waveform": WB, "factor": 1.1, "sr": 16000},
                                   {"waveform": waveform_arg(ranks=(1, 2, 3)), "factor": float_arg([1.1, 0.9, 1.0], 0.25, 4.0),
                                    "sr": sr_arg([16000, 8000])}, _tensor_result),
+    "augment.band_limit": Entry(augment.band_limit, {"waveform": WB, "sr": 16000, "low_sr": 8000},
+                                {"waveform": waveform_arg(ranks=(1, 2, 3)), "sr": sr_arg([16000, 22050]),
+                                 "low_sr": sr_arg([8000, 6000])}, _tensor_result),
+    "augment.make_room_impulse_response": Entry(augment.make_room_impulse_response, {"rt60_s": 0.05, "sr": 8000, "drr_db": 0.0},
+                                                {"rt60_s": float_arg([0.05, 0.1], 0.0, 10.0, low_open=True),
+                                                 "sr": sr_arg([8000, 16000]), "drr_db": float_arg([0.0, 10.0], -60.0, 60.0)},
+                                                _tensor_result),
+    "augment.reverberate": Entry(augment.reverberate, {"waveform": WB, "rir": RIR},
+                                 {"waveform": waveform_arg(ranks=(1, 2, 3)), "rir": tensor_arg(RIR)}, _tensor_result),
+    "augment.compute_decay_curve_db": Entry(augment.compute_decay_curve_db, {"rir": RIR}, {"rir": tensor_arg(RIR)},
+                                            lambda out, kw: None),
+    "augment.compute_rt60_s": Entry(augment.compute_rt60_s, {"rir": RIR, "sr": 8000}, {"rir": tensor_arg(RIR), "sr": sr_arg([8000, 16000])},
+                                    _number),
     # metrics (Chapters 4-6)
     "metrics.compute_accuracy": Entry(metrics.compute_accuracy, {"predicted": PRED, "labels": LAB},
                                       {"predicted": tensor_arg(PRED, kind="int", sequence_ok=True),
@@ -539,6 +553,8 @@ ENTRIES.update({
                                                "n_resamples": int_arg([200, 500], low=100),
                                                "level": float_arg([0.95, 0.5], 0.0, 1.0, low_open=True, high_open=True)},
                                               _interval),
+    "seeds.compute_sign_test_p": Entry(seeds.compute_sign_test_p, {"n_better": 13, "n_worse": 1},
+                                       {"n_better": int_arg([13, 0, 2], low=0), "n_worse": int_arg([1, 0, 5], low=0)}, _number),
     "seeds.compute_spread": Entry(seeds.compute_spread, {"values": [0.5, 0.7]},
                                   {"values": Arg(st.sampled_from([[0.5, 0.7], (0.1,), [], [float("nan")], ["a"], [True], None, 3,
                                                                   [torch.ones(2)], [np.float64(0.2), 1]]),
@@ -791,6 +807,7 @@ def test_every_entry_point_of_these_modules_is_covered() -> None:
         "gan.generate_clips",
         # take Spreads or a training function; tests/test_seeds.py
         "seeds.is_always_above", "seeds.spreads_overlap", "seeds.run_over_seeds",
+        "seeds.find_study_record",  # reads a study's record; tests/test_speakers.py
         # builds a corpus (tests/test_instruments.py); render_melody is covered above where fluidsynth is installed
         "instruments.build_instrument_notes", "instruments.render_melody",
         # render with FluidSynth, or take a network or statistics dicts (tests/test_style.py, tests/test_instruments.py)

@@ -18,9 +18,10 @@ Clips of different lengths are zero-padded at the end by :func:`pad_collate`;
 """
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from ..utils import check_non_negative_int, check_positive_int
 from .manifest import SPLITS, read_manifest
 
 __all__ = [
+    "compute_corpus_fingerprint",
     "CORPORA",
     "DIGIT_SOURCES",
     "AudioClipDataset",
@@ -344,6 +346,38 @@ def pad_collate(batch: Sequence[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor
         out[i, :, : w.shape[-1]] = w
     lengths = torch.tensor([w.shape[-1] for w in waves], dtype=torch.int64)
     return out, torch.tensor(labels, dtype=torch.int64), lengths
+
+
+def compute_corpus_fingerprint(datasets: Mapping[str, Any]) -> str:
+    """SHA-256 over the (split, path, speaker, sha256) of every clip of a corpus's splits (Chapter 6).
+
+    A record of a study (a table of trained networks' accuracies) stores it, so that a notebook can
+    tell whether the record was made from the corpus it has: another profile or a rebuilt corpus
+    gives another fingerprint.
+
+    Args:
+        datasets: ``{"train", "validation", "test"}`` splits whose clips have manifest ``rows``
+            (:class:`AudioClipDataset`, or :class:`InMemoryClips` over one).
+
+    Returns:
+        64 hexadecimal digits.
+
+    Raises:
+        ValueError: a split without one manifest row per clip.
+    """
+    if not isinstance(datasets, Mapping) or set(datasets) != set(SPLITS):
+        raise ValueError("datasets must be {'train': ..., 'validation': ..., 'test': ...}; got "
+                         + (f"keys {sorted(datasets)}" if isinstance(datasets, Mapping) else type(datasets).__name__))
+    h = hashlib.sha256()
+    for split in SPLITS:
+        ds = datasets[split]
+        rows = getattr(ds, "rows", None)
+        if not isinstance(rows, list) or len(rows) != len(ds):
+            raise ValueError(f"datasets[{split!r}] must have one manifest row per clip (an AudioClipDataset, or "
+                             f"InMemoryClips over one); got {type(ds).__name__}")
+        for r in rows:
+            h.update(f"{split}|{r['path']}|{r['speaker']}|{r.get('sha256', '')}\n".encode())
+    return h.hexdigest()
 
 
 def get_digit_datasets(

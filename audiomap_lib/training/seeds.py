@@ -13,18 +13,24 @@ set, for one model's accuracy.
 """
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..utils import check_non_negative_int
+
 __all__ = [
     "Spread",
     "compute_bootstrap_interval",
+    "compute_sign_test_p",
     "compute_spread",
+    "find_study_record",
     "is_always_above",
     "run_over_seeds",
     "spreads_overlap",
@@ -203,3 +209,55 @@ def compute_bootstrap_interval(correct: torch.Tensor, n_resamples: int = 2000, l
     tail = (1.0 - float(level)) / 2
     low, high = torch.quantile(accs, torch.tensor([tail, 1.0 - tail], dtype=torch.float64)).tolist()
     return float(low), float(high)
+
+
+def compute_sign_test_p(n_better: int, n_worse: int) -> float:
+    """Two-sided exact sign test: how likely a split at least this uneven is if neither side is better (Chapter 6).
+
+    Under "no difference" each untied pair is better or worse with probability 1/2, so the number
+    better is Binomial(n, 1/2) with ``n = n_better + n_worse`` (ties are left out). The p-value is
+    ``min(1, 2 P(X <= min(n_better, n_worse)))``.
+
+    Returns:
+        p in ``(0, 1]`` (1.0 when there is no untied pair).
+    """
+    b = check_non_negative_int(n_better, "n_better")
+    w = check_non_negative_int(n_worse, "n_worse")
+    n = b + w
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, w) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def find_study_record(path: str | Path, corpus: str, settings: Mapping[str, object]) -> tuple[dict | None, str]:
+    """Read a study's record (a JSON file of trained networks' results) if it matches (Chapter 6).
+
+    A study too slow for a chapter is run by a command that writes a record; the chapter uses the
+    record only when it was made from the same corpus (its fingerprint,
+    :func:`audiomap_lib.data.datasets.compute_corpus_fingerprint`) with the same settings.
+
+    Args:
+        path: the record, ``{"settings": {...}, "runs": [...]}``.
+        corpus: the fingerprint of the corpus the chapter has.
+        settings: the chapter's settings; each must equal the record's.
+
+    Returns:
+        ``(record, "")`` when it matches, else ``(None, why)`` with the reason in words.
+
+    Raises:
+        ValueError: the file exists but is not a study record.
+    """
+    p = Path(path)
+    if not p.is_file():
+        return None, f"no record at {p.name}"
+    record = json.loads(p.read_text())
+    if not isinstance(record, dict) or not isinstance(record.get("settings"), dict) or not record.get("runs"):
+        raise ValueError(f"{p} is not a study record (expected 'settings' and 'runs')")
+    made = record["settings"]
+    if made.get("corpus") != corpus:
+        return None, "the record was made from another corpus"
+    differ = sorted(k for k, v in settings.items() if made.get(k) != v)
+    if differ:
+        return None, f"the record was made with other settings ({', '.join(differ)})"
+    return record, ""
