@@ -8,6 +8,8 @@ its own probability and a seeded random generator,
 * **speed perturbation**: play the clip faster or slower by a random factor (resampled with
   :func:`audiomap_lib.io.resample`; tempo and pitch change together, like a tape), then
   re-centred and cropped or zero-padded back to ``T`` samples;
+* **pitch** (off by default): move the pitch and formants by a random factor and keep the timing
+  (:func:`shift_pitch`: a phase vocoder, :func:`stretch_time`, then resampling);
 * **time shift**: move the clip earlier or later, filling with zeros (nothing wraps around);
 * **gain**: multiply by a random gain in dB (no clipping: the samples stay floats);
 * **noise**: add white noise at a random signal-to-noise ratio;
@@ -39,7 +41,9 @@ __all__ = [
     "compute_rt60_s",
     "make_room_impulse_response",
     "reverberate",
+    "shift_pitch",
     "shift_waveform",
+    "stretch_time",
 ]
 
 
@@ -322,6 +326,109 @@ def change_speed(waveform: torch.Tensor, factor: float, sr: int) -> torch.Tensor
     return _fit_length(out, shape[-1]).reshape(shape).to(waveform.dtype)
 
 
+def _phase_vocoder(spec: torch.Tensor, rate: float, hop_length: int) -> torch.Tensor:
+    """Stretch a one-sided STFT ``(..., freq, frames)`` in time by ``1 / rate``: a phase vocoder
+    with identity phase locking (Laroche and Dolson, 1999).
+
+    Output frame ``t`` reads the input at the fractional frame ``t * rate``. Its magnitude is
+    interpolated linearly between the two neighbouring input frames (as ``librosa.phase_vocoder``;
+    the tests check the magnitudes equal). Each bin's phase advances by its expected advance
+    ``2 pi k hop / n_fft`` plus the measured deviation (wrapped to ``[-pi, pi]``), so a partial keeps
+    its frequency. Left alone, the bins of one partial drift apart in phase and cancel (the output
+    grows quiet and "phasey"); so every bin is then *locked* to the nearest peak of its frame: it
+    takes the peak's phase plus the phase difference it had from that peak in the input.
+    """
+    n_freq, n = spec.shape[-2], spec.shape[-1]
+    steps = torch.arange(0, n, rate, dtype=torch.float64, device=spec.device)
+    padded = torch.nn.functional.pad(spec, (0, 2))
+    i0 = steps.long().to(spec.device)
+    alpha = (steps - steps.floor()).to(spec.real.dtype)
+    c0, c1 = padded[..., i0], padded[..., i0 + 1]
+    magnitude = (1 - alpha) * c0.abs() + alpha * c1.abs()
+    n_fft = 2 * (n_freq - 1)
+    bins = torch.arange(n_freq, device=spec.device)
+    expected = (2 * np.pi * hop_length / n_fft * bins.to(spec.real.dtype)).unsqueeze(-1)
+    deviation = torch.angle(c1) - torch.angle(c0) - expected
+    deviation = deviation - 2 * np.pi * torch.round(deviation / (2 * np.pi))
+    advance = expected + deviation
+    phase = torch.angle(spec[..., :1]) + torch.cat([torch.zeros_like(advance[..., :1]), torch.cumsum(advance[..., :-1], -1)], -1)
+    # identity phase locking: the nearest peak of each output frame, for every bin
+    below_mag = torch.nn.functional.pad(magnitude, (0, 0, 1, 0), value=-1.0)[..., :-1, :]
+    above_mag = torch.nn.functional.pad(magnitude, (0, 0, 0, 1), value=-1.0)[..., 1:, :]
+    peak = (magnitude > below_mag) & (magnitude >= above_mag)
+    k = bins.view(-1, 1).expand_as(magnitude)
+    far = 4 * n_freq
+    below = torch.where(peak, k, torch.full_like(k, -far)).cummax(dim=-2).values
+    above = torch.where(peak, k, torch.full_like(k, 2 * far)).flip(-2).cummin(dim=-2).values.flip(-2)
+    nearest = torch.where(k - below <= above - k, below, above).clamp(0, n_freq - 1)
+    reference = torch.angle(c0)
+    locked = torch.gather(phase, -2, nearest) + reference - torch.gather(reference, -2, nearest)
+    return torch.polar(magnitude, locked)
+
+
+def stretch_time(waveform: torch.Tensor, rate: float, n_fft: int = 512, hop_length: int = 128) -> torch.Tensor:
+    """Play a clip ``rate`` times faster without changing its pitch: the phase vocoder (Chapter 6).
+
+    STFT (Hann window, ``n_fft``, ``hop_length``), :func:`_phase_vocoder`, inverse STFT. Unlike
+    :func:`change_speed`, pitch and formants stay where they were; only the timing changes, and the
+    power per second is kept.
+
+    Args:
+        waveform: ``(T,)``, ``(C, T)`` or ``(B, 1, T)``.
+        rate: speed factor in ``[0.25, 4]`` (0.8: 25 % longer).
+        n_fft, hop_length: the STFT's frame and hop in samples (``hop_length <= n_fft // 2``).
+
+    Returns:
+        The stretched clips, ``round(T / rate)`` samples long, same leading shape and dtype.
+    """
+    waveform = _check_batch(waveform, "waveform")
+    rate = check_real(rate, "rate", 0.25, 4.0)
+    n_fft = check_positive_int(n_fft, "n_fft")
+    hop_length = check_positive_int(hop_length, "hop_length")
+    if n_fft < 4 or hop_length > n_fft // 2:
+        raise ValueError(f"n_fft must be at least 4 and hop_length at most n_fft // 2 (Hann frames must overlap "
+                         f"by half or more to be inverted); got n_fft={n_fft}, hop_length={hop_length}")
+    shape = waveform.shape
+    if shape[-1] < n_fft // 2 + 1:
+        raise ValueError(f"waveform must have more than n_fft / 2 = {n_fft // 2} samples; got {shape[-1]}")
+    work = torch.float64 if waveform.dtype == torch.float64 else torch.float32
+    flat = waveform.reshape(-1, shape[-1]).to(work)
+    window = torch.hann_window(n_fft, dtype=work, device=flat.device)
+    spec = torch.stft(flat, n_fft, hop_length, window=window, return_complex=True)
+    length = max(1, round(shape[-1] / rate))
+    out = torch.istft(_phase_vocoder(spec, rate, hop_length), n_fft, hop_length, window=window, length=length)
+    return out.reshape(*shape[:-1], length).to(waveform.dtype)
+
+
+def shift_pitch(waveform: torch.Tensor, factor: float, sr: int) -> torch.Tensor:
+    """Raise (``factor > 1``) or lower the pitch and formants of a clip, keeping its timing (Chapter 6).
+
+    :func:`stretch_time` makes the clip ``factor`` times longer at the same pitch; resampled from
+    ``sr`` to ``sr / factor`` and played at ``sr``, it is back to its own length with every frequency
+    multiplied by ``factor``: a higher or lower voice at the speaker's own tempo (speed perturbation,
+    :func:`change_speed`, changes both). The resampling target is rounded as in :func:`change_speed`
+    (a multiple of ``sr / 16``), so the factor applied is ``sr / target``.
+
+    Args:
+        waveform: ``(T,)``, ``(C, T)`` or ``(B, 1, T)`` at ``sr``.
+        factor: frequency factor in ``[0.5, 2]`` (1.26: four semitones up).
+        sr: the clip's rate in Hz.
+
+    Returns:
+        Tensor of the same shape and dtype.
+    """
+    waveform = _check_batch(waveform, "waveform")
+    sr = check_sample_rate(sr, "sr")
+    factor = check_real(factor, "factor", 0.5, 2.0)
+    new_sr = _speed_rate(factor, sr)
+    if new_sr == sr:
+        return waveform.clone()
+    shape = waveform.shape
+    longer = stretch_time(waveform.reshape(-1, shape[-1]), new_sr / sr)
+    out = resample(longer, sr, new_sr)
+    return _fit_length(out, shape[-1]).reshape(shape).to(waveform.dtype)
+
+
 @dataclass(kw_only=True)
 class WaveformAugment:
     """A seeded batch augmentation for :func:`audiomap_lib.training.fit` (Chapter 6).
@@ -341,6 +448,8 @@ class WaveformAugment:
             factors 16/19 ... 16/14); each clip gets one at random, and the clips of one factor
             are resampled together.
         speed_steps: number of candidate factors before rounding.
+        pitch: ``(low, high)`` range of frequency factors for :func:`shift_pitch` (``None``: off);
+            ``pitch_steps`` values spread over it and rounded as ``speed``; each clip gets one.
         shift_ms: largest time shift in ms, either way (``0``: off).
         gain_db: ``(low, high)`` gain range in dB (``None``: off).
         snr_db: ``(low, high)`` SNR range in dB for added white noise (``None``: off).
@@ -349,8 +458,8 @@ class WaveformAugment:
         rt60_s: ``(low, high)`` range of reverberation times in s for :func:`reverberate` with a
             :func:`make_room_impulse_response` drawn per clip (``None``: off).
         drr_db: ``(low, high)`` range of the rooms' direct-to-reverberant ratios in dB.
-        p_speed, p_shift, p_gain, p_noise, p_band, p_reverb: probability of each step per clip.
-            The steps run in the order speed, shift, reverberation, band-limiting, gain, noise
+        p_speed, p_pitch, p_shift, p_gain, p_noise, p_band, p_reverb: probability of each step per clip.
+            The steps run in the order speed, pitch, shift, reverberation, band-limiting, gain, noise
             (a voice in a room, through a narrow channel, then the recorder's noise).
         seed: seeds the augmentation's own ``torch.Generator`` (same seed, same augmentations).
     """
@@ -365,6 +474,9 @@ class WaveformAugment:
     p_shift: float = 0.8
     p_gain: float = 0.5
     p_noise: float = 0.5
+    pitch: tuple[float, float] | None = None
+    pitch_steps: int = 7
+    p_pitch: float = 0.3
     band_sr_hz: tuple[int, ...] | None = None
     p_band: float = 0.3
     rt60_s: tuple[float, float] | None = None
@@ -374,9 +486,9 @@ class WaveformAugment:
 
     def __post_init__(self) -> None:
         self.sr = check_sample_rate(self.sr, "sr")
-        for name in ("p_speed", "p_shift", "p_gain", "p_noise", "p_band", "p_reverb"):
+        for name in ("p_speed", "p_pitch", "p_shift", "p_gain", "p_noise", "p_band", "p_reverb"):
             setattr(self, name, check_real(getattr(self, name), name, 0.0, 1.0))
-        for name in ("speed", "gain_db", "snr_db", "rt60_s", "drr_db"):
+        for name in ("speed", "pitch", "gain_db", "snr_db", "rt60_s", "drr_db"):
             r = getattr(self, name)
             if r is None and name != "drr_db":
                 continue
@@ -400,6 +512,9 @@ class WaveformAugment:
             if max(rates) >= self.sr:
                 raise ValueError(f"band_sr_hz must hold rates below sr={self.sr} Hz; got {self.band_sr_hz!r}")
             self.band_sr_hz = rates
+        if self.pitch is not None and not 0.5 <= self.pitch[0] <= self.pitch[1] <= 2:
+            raise ValueError(f"pitch factors must lie in [0.5, 2]; got {self.pitch!r}")
+        self.pitch_steps = check_positive_int(self.pitch_steps, "pitch_steps")
         self.speed_steps = check_positive_int(self.speed_steps, "speed_steps")
         self.shift_ms = check_real(self.shift_ms, "shift_ms", 0.0, unit="ms")
         self.seed = check_non_negative_int(self.seed, "seed")
@@ -443,6 +558,16 @@ class WaveformAugment:
                 if len(rows) and abs(f - 1.0) > 1e-6:
                     idx = rows.to(x.device)
                     x[idx] = change_speed(x[idx], f, self.sr)
+        if self.pitch is not None and self.p_pitch > 0:
+            use = self._coin(b, self.p_pitch)
+            rates = sorted({_speed_rate(f, self.sr) for f in torch.linspace(self.pitch[0], self.pitch[1], self.pitch_steps).tolist()})
+            factors = [self.sr / r for r in rates]
+            pick = torch.randint(0, len(factors), (b,), generator=self.generator)
+            for j, f in enumerate(factors):
+                rows = torch.nonzero(use & (pick == j)).flatten()
+                if len(rows) and abs(f - 1.0) > 1e-6:
+                    idx = rows.to(x.device)
+                    x[idx] = shift_pitch(x[idx], f, self.sr)
         if self.shift_ms > 0 and self.p_shift > 0:
             use = self._coin(b, self.p_shift)
             most = round(self.shift_ms * self.sr / 1000)

@@ -12,7 +12,7 @@ Each model is built for the sample rate of its data (``sr``, e.g. ``loader.sampl
 and reports it as ``sample_rate_hz``; :func:`audiomap_lib.training.fit` refuses a loader at
 another rate.
 * :class:`RecurrentClassifier` -- a recurrent layer (a GRU, an LSTM or a vanilla RNN) over
-  the log-mel frames and a pooling step (``"last"``, ``"mean"`` or ``"attention"``) before a
+  the log-mel frames and a pooling step (``"last"``, ``"mean"``, ``"attention"`` or ``"additive"``) before a
   linear layer (Chapter 4 builds the recurrent cells, Chapter 5 the attention pooling).
 * :class:`TransformerClassifier` -- Transformer encoder layers (self-attention over the log-mel
   frames, with sinusoidal positions) and a mean over the real frames before a linear layer
@@ -46,7 +46,7 @@ __all__ = [
     "compute_frame_lengths",
 ]
 
-POOLINGS: tuple[str, ...] = ("last", "mean", "attention")
+POOLINGS: tuple[str, ...] = ("last", "mean", "attention", "additive")
 """How :class:`RecurrentClassifier` turns a sequence of hidden states into one vector."""
 RECURRENT_CELLS: dict[str, type[nn.GRU] | type[nn.LSTM] | type[nn.RNN]] = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
 """The recurrent layers :class:`RecurrentClassifier` can use (``"rnn"``: the vanilla ``tanh`` RNN)."""
@@ -170,8 +170,10 @@ class RecurrentClassifier(nn.Module):
         hidden: hidden size of the recurrent layer.
         layers: stacked recurrent layers.
         pooling: ``"last"`` (hidden state at each clip's last real frame),
-            ``"mean"`` (average over real frames) or ``"attention"`` (weights over
-            time from :class:`audiomap_lib.attention.AttentionPooling`).
+            ``"mean"`` (average over real frames), ``"attention"`` (weights over
+            time from :class:`audiomap_lib.attention.AttentionPooling`, a learned query scored by a
+            scaled dot product) or ``"additive"`` (the same pooling with Bahdanau's additive score,
+            :func:`audiomap_lib.attention.additive_attention`).
         bidirectional: run a second recurrent layer backwards in time and concatenate.
         dropout: dropout before the linear layer.
         front_end: a :class:`LogMelFrontEnd`; ``None``: ``LogMelFrontEnd(sr)`` (40 bands,
@@ -184,7 +186,7 @@ class RecurrentClassifier(nn.Module):
     Attributes:
         recurrent: the recurrent layer (batch-first), e.g. ``torch.nn.GRU``.
         sample_rate_hz: the rate the model takes, in Hz (its front end's ``sr``).
-        last_attention: after a forward pass with ``pooling="attention"``, the weights
+        last_attention: after a forward pass with ``pooling="attention"`` or ``"additive"``, the weights
             over frames ``(B, frames)`` (zero on padding); else ``None``.
     """
 
@@ -202,7 +204,8 @@ class RecurrentClassifier(nn.Module):
         self.recurrent = RECURRENT_CELLS[cell](self.front_end.n_mels, hidden, num_layers=layers, batch_first=True,
                                                bidirectional=bidirectional)
         width = hidden * (2 if bidirectional else 1)
-        self.attend = AttentionPooling(width) if pooling == "attention" else None
+        self.attend = (AttentionPooling(width, score="additive" if pooling == "additive" else "dot")
+                       if pooling in ("attention", "additive") else None)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, n_classes))
         self.last_attention: torch.Tensor | None = None
 
@@ -245,8 +248,8 @@ class RecurrentClassifier(nn.Module):
             return states[torch.arange(len(frames)), frames - 1]
         if self.pooling == "mean":
             return compute_masked_mean(states, frames, dim=1)
-        if self.attend is None:  # pragma: no cover - set in __init__ for pooling="attention"
-            raise RuntimeError("pooling='attention' needs the AttentionPooling built in __init__")
+        if self.attend is None:  # pragma: no cover - set in __init__ for the attention poolings
+            raise RuntimeError(f"pooling={self.pooling!r} needs the AttentionPooling built in __init__")
         pooled, weights = self.attend(states, mask)
         self.last_attention = weights.detach()
         return pooled

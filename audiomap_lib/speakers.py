@@ -66,6 +66,7 @@ RECORD_DIR = Path(__file__).resolve().parent / "records"
 _CH6 = {"speed": (0.85, 1.15), "shift_ms": 100.0, "gain_db": (-6.0, 6.0), "snr_db": (5.0, 40.0)}
 _BAND = {"band_sr_hz": (6000, 10000, 12000), "p_band": 0.3}
 _ROOM = {"rt60_s": (0.2, 0.8), "drr_db": (-5.0, 10.0), "p_reverb": 0.3}
+_PITCH = {"pitch": (0.85, 1.3), "p_pitch": 0.3}
 #: The augmentation ladder: name -> keyword arguments of :class:`~audiomap_lib.augment.WaveformAugment`
 #: (``None``: no augmentation). Each step adds one family to the one before.
 RECIPES: dict[str, dict[str, Any] | None] = {
@@ -73,6 +74,7 @@ RECIPES: dict[str, dict[str, Any] | None] = {
     "chapter 6": dict(_CH6),
     "+ band-limiting": {**_CH6, **_BAND},
     "+ band-limiting + rooms": {**_CH6, **_BAND, **_ROOM},
+    "+ band-limiting + rooms + pitch": {**_CH6, **_BAND, **_ROOM, **_PITCH},
 }
 #: The telephone band of the ``"band"`` test condition, in Hz: not one of the training rates of
 #: the band-limiting step, so a network cannot pass by having seen this exact filter.

@@ -214,3 +214,75 @@ def test_augment_band_and_reverb_steps_are_seeded_and_checked() -> None:
         A.WaveformAugment(sr=16000, rt60_s=(0.0, 0.5))
     with pytest.raises(ValueError, match="rt60_s"):
         A.WaveformAugment(sr=16000, rt60_s=(0.6, 0.5))
+
+
+# ------------------------------------------------------------- time stretch and pitch (Chapter 6)
+
+
+def _harmonic(sr: int = 16000, f0_hz: float = 120.0) -> torch.Tensor:
+    import math
+
+    t = torch.arange(sr, dtype=torch.float64) / sr
+    phase = 2 * math.pi * torch.cumsum(f0_hz * (1 + 0.05 * torch.sin(2 * math.pi * 5 * t)), 0) / sr  # a vibrato
+    return sum(torch.sin(k * phase) / k for k in range(1, 20)) * torch.hann_window(sr, periodic=False, dtype=torch.float64)
+
+
+def test_phase_vocoder_magnitudes_are_librosas_and_rate_one_is_the_identity() -> None:
+    import librosa
+    import numpy as np
+
+    x = _harmonic()
+    window = torch.hann_window(512, dtype=torch.float64)
+    spec = torch.stft(x, 512, 128, window=window, return_complex=True)
+    for rate in (0.8, 1.25):
+        ours = A._phase_vocoder(spec, rate, 128)
+        ref = librosa.phase_vocoder(spec.numpy(), rate=rate, hop_length=128)
+        assert ours.shape == ref.shape
+        np.testing.assert_allclose(ours.abs().numpy(), np.abs(ref), atol=1e-9)  # locking moves phases only
+    torch.testing.assert_close(A.stretch_time(x, 1.0), x, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("rate", [0.6, 0.8125, 1.25])
+def test_stretch_time_keeps_pitch_and_power(rate: float) -> None:
+    x = _harmonic()
+    y = A.stretch_time(x, rate)
+    assert y.shape == (round(16000 / rate),)
+    power_ratio = float(y.pow(2).mean() / x.pow(2).mean())
+    assert abs(power_ratio - 1) < 0.05  # phase locking: the partials do not cancel
+
+    def centroid_hz(w: torch.Tensor) -> float:  # the power-weighted mean frequency
+        power = torch.fft.rfft(w).abs().pow(2)
+        return float((power * torch.fft.rfftfreq(len(w), 1 / 16000)).sum() / power.sum())
+
+    # the same pitch and timbre, for longer or shorter (within 8 %: fast vibrato on high partials smears a little)
+    assert abs(centroid_hz(y) / centroid_hz(x) - 1) < 0.08
+
+
+@pytest.mark.parametrize("factor", [16 / 13, 16 / 19])
+def test_shift_pitch_moves_every_frequency_and_keeps_the_timing(factor: float) -> None:
+    import math
+
+    sr = 16000
+    t = torch.arange(sr) / sr
+    envelope = torch.hann_window(sr)
+    tone = torch.sin(2 * math.pi * 200 * t) * envelope
+    y = A.shift_pitch(tone, factor, sr)
+    assert y.shape == tone.shape and y.dtype == tone.dtype
+    spec = torch.fft.rfft(y[4000:12000] * torch.hann_window(8000)).abs()
+    assert abs(float(spec.argmax()) * sr / 8000 - 200 * factor) <= 2
+    centre = lambda w: float((w.pow(2) * t).sum() / w.pow(2).sum())  # noqa: E731 - the energy's centre in time
+    assert abs(centre(y) - centre(tone)) < 0.01  # s: the word stays where it was
+    assert abs(float(y.pow(2).sum() / tone.pow(2).sum()) - 1) < 0.05
+    assert torch.equal(A.shift_pitch(tone, 1.0, sr), tone)
+    with pytest.raises(ValueError, match="factor"):
+        A.shift_pitch(tone, 3.0, sr)
+
+
+def test_augment_pitch_step_is_seeded_and_off_by_default() -> None:
+    x = _batch(6, 16000)
+    kw = dict(speed=None, shift_ms=0, gain_db=None, snr_db=None, pitch=(0.85, 1.3), p_pitch=1.0)
+    a = A.WaveformAugment(sr=16000, seed=2, **kw)(x)
+    assert torch.equal(a, A.WaveformAugment(sr=16000, seed=2, **kw)(x)) and not torch.allclose(a, x)
+    assert A.WaveformAugment(sr=16000).describe()["pitch"] is None
+    with pytest.raises(ValueError, match="pitch"):
+        A.WaveformAugment(sr=16000, pitch=(0.4, 1.2))

@@ -127,7 +127,8 @@ def test_result_display() -> None:
 
 
 def test_chapter_6_has_its_exercises() -> None:
-    assert set(ex.list_exercises(6)) >= {"m5_output_length", "collate", "noise_at_snr", "confusion_matrix", "center_frequency"}
+    assert set(ex.list_exercises(6)) >= {"m5_output_length", "collate", "noise_at_snr", "confusion_matrix", "center_frequency",
+                                         "m5_masked_average", "rt60"}
 
 
 def test_m5_length_without_pool_floor_names_the_case() -> None:
@@ -313,3 +314,22 @@ def test_clipping_each_gradient_on_its_own_names_the_failing_case() -> None:
 
     result = ex.grade_clip_gradients(per_tensor)
     assert not result.passed and "two large gradients" in result.message and "gradient 0" in result.message
+
+
+def test_ch6_derivation_exercises_catch_the_usual_mistakes() -> None:
+    plain_mean = ex.grade_m5_masked_average(lambda f, lengths: f.mean(-1))  # counts the padding steps
+    assert not plain_mean.passed and "values differ" in plain_mean.message
+    counts_padding = ex.grade_m5_masked_average(lambda f, lengths: f.sum(-1) / f.shape[-1])
+    assert not counts_padding.passed
+
+    def amplitude_not_energy(rir: torch.Tensor, sr: int) -> float:  # sums |h| instead of h^2
+        energy = rir.double().abs().flip(0).cumsum(0).flip(0)
+        edc = 10 * torch.log10(energy / energy[0])
+        keep = (edc <= -5) & (edc >= -25)
+        t = torch.arange(len(rir), dtype=torch.float64)[keep] / sr
+        slope = ((t - t.mean()) * (edc[keep] - edc[keep].mean())).sum() / (t - t.mean()).pow(2).sum()
+        return float(-60 / slope)
+
+    assert not ex.grade_rt60(amplitude_not_energy).passed
+    assert not ex.grade_rt60(lambda rir, sr: len(rir) / sr).passed  # the response's length is not its T60
+    assert "seconds" in ex.grade_rt60(lambda rir, sr: "long").message

@@ -67,7 +67,7 @@ def test_recurrent_classifier_answers_do_not_depend_on_batch_padding(pooling: st
     torch.testing.assert_close(m(longer, lengths), batch, rtol=1e-4, atol=1e-5)
     alone = m(x[2:, :, :1600], lengths[2:])
     torch.testing.assert_close(alone[0], batch[2], rtol=1e-4, atol=1e-5)
-    if pooling == "attention":
+    if pooling in ("attention", "additive"):
         w = m.last_attention
         frames = models.compute_frame_lengths(lengths, 160)
         assert w.shape == (1, int(frames[2]))  # from the last call
@@ -140,3 +140,22 @@ def test_transformer_classifier_rejects_bad_arguments_by_name() -> None:
         m.forward_features(feats, frames[:1])
     with pytest.raises(ValueError, match="lengths must lie in"):
         m.forward_features(feats, frames + 100)
+
+
+def test_additive_pooling_is_bahdanau_attention_with_a_learned_query() -> None:
+    """pooling="additive": the weights are attention.additive_attention of the learned query over the states."""
+    from audiomap_lib.attention import additive_attention, make_length_mask
+
+    torch.manual_seed(2)
+    m = models.RecurrentClassifier(n_classes=4, hidden=8, pooling="additive", sr=16000).eval()
+    x = _clips(2, 3200)
+    lengths = torch.tensor([3200, 1600])
+    with torch.no_grad():
+        logits = m(x, lengths)
+        states, frames = m.encode(x, lengths)
+        add = m.attend.additive
+        query = m.attend.query.expand(2, -1)
+        context, weights = additive_attention(query, states, states, add.w_query, add.w_key, add.v,
+                                              make_length_mask(frames, states.shape[1]))
+    torch.testing.assert_close(m.last_attention, weights)
+    torch.testing.assert_close(logits, m.head(context))

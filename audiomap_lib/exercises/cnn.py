@@ -13,8 +13,10 @@ __all__ = [
     "grade_center_frequency",
     "grade_collate",
     "grade_confusion_matrix",
+    "grade_m5_masked_average",
     "grade_m5_output_length",
     "grade_noise_at_snr",
+    "grade_rt60",
 ]
 
 # ---- Exercise "m5_output_length": the length of the M5 stack's output
@@ -161,3 +163,71 @@ def grade_center_frequency(fn: Callable[..., float]) -> ExerciseResult:
                 [f"case {i} of 4", "hint: bin k of an n_fft-point FFT lies at k * sr / n_fft Hz; take the bin of the largest |X|."],
             )
     return ExerciseResult("center_frequency", True, "all 4 cases passed")
+
+
+# ---- Exercise "m5_masked_average": the global average over the real steps of each clip
+
+
+def _masked_average_cases() -> list[Case]:
+    from ..attention import compute_masked_mean  # the library's masked mean (Chapter 5)
+    from ..cnn import RawAudioCNN
+
+    model = RawAudioCNN("m5", channels=2, input_sr=8000, model_sr=8000).eval()
+
+    def steps(length: int) -> int:
+        with torch.no_grad():
+            return int(model.stages(torch.zeros(1, 1, length)).shape[-1])  # what the real network produces
+
+    cases = []
+    for seed, lengths in enumerate([(8000, 5000, 2000), (8000, 8000), (12000, 3000, 7999, 1000)]):
+        t = steps(max(lengths))
+        features = _rand(len(lengths), 4, t, seed=20 + seed)
+        n_real = torch.tensor([steps(n) for n in lengths])
+        expected = compute_masked_mean(features, n_real, dim=-1)
+        cases.append(Case(f"lengths {list(lengths)} samples at 8 kHz", (features, torch.tensor(lengths)), expected=expected))
+    return cases
+
+
+@register("m5_masked_average", 6, "the M5's average over real steps only")
+def grade_m5_masked_average(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(features (B, C, T), lengths (B,) in samples)`` -> ``(B, C)``: each clip's mean over the
+    M5 output steps that its real samples produce (padding steps neither summed nor counted)."""
+    return run_cases(
+        "m5_masked_average", fn, _masked_average_cases(),
+        hint="the real steps of a clip of n samples follow Exercise 1's formula; average features[b, :, :steps_b] only.",
+    )
+
+
+# ---- Exercise "rt60": the reverberation time of an impulse response
+
+
+def _rt60_cases() -> list[tuple[str, tuple, float]]:
+    from ..augment import compute_rt60_s, make_room_impulse_response  # the library's answer
+
+    cases = []
+    for i, (rt60, sr, drr) in enumerate([(0.3, 16000, 0.0), (0.8, 8000, 5.0), (1.5, 16000, -5.0)]):
+        rir = make_room_impulse_response(rt60, sr, drr, torch.Generator().manual_seed(30 + i))
+        cases.append((f"a simulated room of T60 {rt60} s at {sr} Hz", (rir, sr), compute_rt60_s(rir, sr)))
+    return cases
+
+
+@register("rt60", 6, "the reverberation time of an impulse response")
+def grade_rt60(fn: Callable[..., float]) -> ExerciseResult:
+    """Grade ``fn(rir (K,), sr)`` -> T60 in s from Schroeder's decay curve and a line from -5 to -25 dB (within 1 %)."""
+    cases = _rt60_cases()
+    for i, (label, args, expected) in enumerate(cases, start=1):
+        got, error = _call(fn, Case(label, args))
+        if error:
+            return ExerciseResult("rt60", False, error)
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            return ExerciseResult("rt60", False, f"case '{label}': expected a number in seconds, got {_short(got)}")
+        if not math.isfinite(value) or abs(value - expected) > 0.01 * expected:
+            return ExerciseResult(
+                "rt60", False, f"case '{label}' failed: expected {expected:.3f} s (within 1 %), got {value:.3f} s",
+                [f"case {i} of {len(cases)}",
+                 "hint: EDC[n] = 10 log10(sum of h[m]^2 for m >= n / total energy); fit a line to EDC against time "
+                 "where -25 <= EDC <= -5 dB; T60 = -60 / slope."],
+            )
+    return ExerciseResult("rt60", True, f"all {len(cases)} cases passed")

@@ -9,6 +9,8 @@ __all__ = [
     "solution_noise_at_snr",
     "solution_confusion_matrix",
     "solution_center_frequency",
+    "solution_m5_masked_average",
+    "solution_rt60",
 ]
 
 
@@ -51,3 +53,22 @@ def solution_center_frequency(kernel: torch.Tensor, sr: int, n_fft: int = 512) -
     """Frequency (Hz) of the largest magnitude of the kernel's zero-padded FFT."""
     magnitude = torch.fft.rfft(kernel, n=n_fft).abs()  # n_fft // 2 + 1 bins from 0 to sr / 2
     return float(magnitude.argmax()) * sr / n_fft  # bin k lies at k * sr / n_fft Hz
+
+
+def solution_m5_masked_average(features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, C): the mean of features (B, C, T) over the M5 steps that each clip's real samples produce."""
+    steps = torch.tensor([solution_m5_output_length(int(n)) for n in lengths])  # Exercise 1's formula, per clip
+    keep = torch.arange(features.shape[-1]) < steps.unsqueeze(1)  # (B, T): True on real steps
+    total = (features * keep.unsqueeze(1)).sum(-1)  # padding steps add nothing
+    return total / steps.unsqueeze(1).to(features.dtype)  # ...and are not counted
+
+
+def solution_rt60(rir: torch.Tensor, sr: int) -> float:
+    """T60 in s: Schroeder's backward integral in dB, a least-squares line from -5 to -25 dB, extrapolated to -60 dB."""
+    energy = rir.double().pow(2).flip(0).cumsum(0).flip(0)  # energy still to come after each sample
+    edc_db = 10 * torch.log10(energy / energy[0])
+    keep = (edc_db <= -5) & (edc_db >= -25)
+    t_s = torch.arange(len(rir), dtype=torch.float64)[keep] / sr
+    y = edc_db[keep]
+    slope = ((t_s - t_s.mean()) * (y - y.mean())).sum() / (t_s - t_s.mean()).pow(2).sum()  # dB per second
+    return float(-60 / slope)
