@@ -28,7 +28,8 @@ def test_every_solution_passes_its_grader(name: str) -> None:
 
 
 def test_chapter_3_has_its_exercises() -> None:
-    assert set(ex.list_exercises(3)) >= {"flip", "output_length", "causal_conv", "conv_output", "lowpass", "bandpass"}
+    assert set(ex.list_exercises(3)) >= {"flip", "output_length", "causal_conv", "conv_output", "lowpass", "bandpass",
+                                         "aliased_frequency", "linear_from_circular"}
 
 
 @pytest.mark.parametrize("chapter", sorted(CHAPTER_NOTEBOOKS))
@@ -333,3 +334,18 @@ def test_ch6_derivation_exercises_catch_the_usual_mistakes() -> None:
     assert not ex.grade_rt60(amplitude_not_energy).passed
     assert not ex.grade_rt60(lambda rir, sr: len(rir) / sr).passed  # the response's length is not its T60
     assert "seconds" in ex.grade_rt60(lambda rir, sr: "long").message
+
+
+def test_ch3_derivation_exercises_catch_the_usual_mistakes() -> None:
+    no_fold = ex.grade_aliased_frequency(lambda f, sr, stride: f % (sr / stride))  # forgets the fold at the new Nyquist
+    assert not no_fold.passed and "peaks at 1000 Hz" in no_fold.message
+    assert not ex.grade_aliased_frequency(lambda f, sr, stride: f).passed  # no aliasing at all
+    from audiomap_lib.conv import fft_convolve
+
+    def too_short(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:  # one sample less: the last value wraps
+        n = len(x) + len(w) - 2
+        return fft_convolve(torch.nn.functional.pad(x, (0, n - len(x))), torch.nn.functional.pad(w, (0, n - len(w))),
+                            circular=True)
+
+    result = ex.grade_linear_from_circular(too_short)
+    assert not result.passed and "wrong shape" in result.message

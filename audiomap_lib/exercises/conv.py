@@ -17,6 +17,8 @@ __all__ = [
     "grade_conv_output",
     "grade_lowpass",
     "grade_bandpass",
+    "grade_aliased_frequency",
+    "grade_linear_from_circular",
 ]
 
 # ---- Exercise "flip": true convolution from a cross-correlation layer
@@ -232,3 +234,63 @@ def grade_bandpass(fn: Callable[[float, float, int, int], torch.Tensor]) -> Exer
                                "their convolution; or subtract two low-passes.")
             return bad
     return ExerciseResult("bandpass", True, "all 3 cases passed: 0 dB in the band, >= 30 dB outside it")
+
+
+# ---- Exercise "aliased_frequency": where a stride folds a tone
+
+
+def _measured_alias_hz(f_hz: float, sr: int, stride: int) -> float:
+    """Keep every stride-th sample of one second of a cosine and read the peak of its spectrum (1 Hz bins)."""
+    n = torch.arange(sr, dtype=torch.float64)
+    kept = torch.cos(2 * np.pi * f_hz * n / sr)[::stride]
+    return float(torch.fft.rfft(kept).abs().argmax()) * (sr / stride) / len(kept)
+
+
+@register("aliased_frequency", 3, "where a stride folds a tone (aliasing)")
+def grade_aliased_frequency(fn: Callable[[float, int, int], float]) -> ExerciseResult:
+    """Grade ``fn(f_hz, sr, stride)`` -> the frequency in Hz (between 0 and the new Nyquist) at which a tone of
+    ``f_hz`` sampled at ``sr`` is heard after keeping every ``stride``-th sample; checked against the spectrum."""
+    cases = [(1000.0, 8000, 2), (3000.0, 8000, 2), (3500.0, 16000, 4), (2500.0, 8000, 4), (7000.0, 16000, 2),
+             (11000.0, 32000, 4)]
+    for i, (f_hz, sr, stride) in enumerate(cases, start=1):
+        label = f"a {f_hz:g} Hz tone at {sr} Hz, stride {stride}"
+        got, error = _call(fn, Case(label, (f_hz, sr, stride)))
+        if error:
+            return ExerciseResult("aliased_frequency", False, error)
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            return ExerciseResult("aliased_frequency", False, f"case '{label}': expected a number in Hz, got {_short(got)}")
+        measured = _measured_alias_hz(f_hz, sr, stride)
+        if not abs(value - measured) <= 1.5:
+            return ExerciseResult(
+                "aliased_frequency", False,
+                f"case '{label}' failed: the spectrum of the strided tone peaks at {measured:g} Hz, you said {value:g} Hz",
+                [f"case {i} of {len(cases)}",
+                 "hint: the new rate is sr / stride; a frequency f is heard at its distance from the nearest multiple "
+                 "of the new rate (it folds back from the new Nyquist)."],
+            )
+    return ExerciseResult("aliased_frequency", True, f"all {len(cases)} cases passed")
+
+
+# ---- Exercise "linear_from_circular": the convolution theorem without wrap-around
+
+
+def _linear_cases() -> list[Case]:
+    from ..conv import convolve_full  # the library's answer (checked against numpy.convolve in the tests)
+
+    cases = []
+    for seed, (n, k) in enumerate([(8, 3), (5, 5), (16, 1), (7, 12)]):
+        x, w = _rand(n, seed=40 + seed).double(), _rand(k, seed=50 + seed).double()
+        cases.append(Case(f"len(x)={n}, len(w)={k}", (x, w), expected=convolve_full(x, w)))
+    return cases
+
+
+@register("linear_from_circular", 3, "linear convolution from circular convolution")
+def grade_linear_from_circular(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(x (N,), w (K,))`` -> the linear convolution ``(N + K - 1,)`` computed with circular convolution."""
+    return run_cases(
+        "linear_from_circular", fn, _linear_cases(),
+        hint="zero-pad both to N + K - 1 samples, then the circular convolution has nowhere to wrap: "
+             "conv.fft_convolve(x_padded, w_padded, circular=True).",
+    )

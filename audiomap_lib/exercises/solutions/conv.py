@@ -11,6 +11,8 @@ __all__ = [
     "solution_conv_output",
     "solution_lowpass",
     "solution_bandpass",
+    "solution_aliased_frequency",
+    "solution_linear_from_circular",
 ]
 
 
@@ -65,3 +67,20 @@ def solution_bandpass(low_hz: float, high_hz: float, sr: int, n_taps: int) -> to
     high = make_highpass_fir(low_hz, sr, n_taps)  # removes what lies below low_hz
     low = make_lowpass_fir(high_hz, sr, n_taps)  # removes what lies above high_hz
     return convolve_full(high, low)  # filtering by both = one filter with the convolved kernel
+
+
+def solution_aliased_frequency(f_hz: float, sr: int, stride: int) -> float:
+    """Hz at which a tone of f_hz is heard after keeping every stride-th sample: fold f into [0, new_sr / 2]."""
+    new_sr = sr / stride  # the rate of what is kept
+    f = f_hz % new_sr  # frequencies one new rate apart give the same samples
+    return min(f, new_sr - f)  # and f looks like new_sr - f (cosines are even): fold at the new Nyquist
+
+
+def solution_linear_from_circular(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """The linear convolution (N + K - 1,) as a circular one of length N + K - 1: room for every overlap."""
+    from audiomap_lib.conv import fft_convolve
+
+    length = len(x) + len(w) - 1
+    x_padded = torch.nn.functional.pad(x, (0, length - len(x)))
+    w_padded = torch.nn.functional.pad(w, (0, length - len(w)))
+    return fft_convolve(x_padded, w_padded, circular=True)  # nothing wraps: the tail fits
