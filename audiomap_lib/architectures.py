@@ -27,7 +27,16 @@ from torch.utils.data import Dataset
 
 from .cnn import RawAudioCNN
 from .data.datasets import compute_corpus_fingerprint, make_loader
-from .training import compute_accuracy, compute_group_accuracy, compute_spread, count_parameters, fit, predict
+from .training import (
+    compute_accuracy,
+    compute_group_accuracy,
+    compute_spread,
+    count_parameters,
+    fit,
+    predict,
+    read_study_record,
+    write_study_record,
+)
 from .utils import check_non_negative_int, check_positive_int, check_real, set_seed
 
 __all__ = ["NETWORKS", "RECORD_DIR", "load_architecture_study", "run_architecture_study", "summarize_architecture_study"]
@@ -157,14 +166,9 @@ def load_architecture_study(path: str | Path) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not an architecture study.
+        ValueError: the file is not a study record.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no architecture study at {p}; run python -m audiomap_lib.architectures to make one")
-    record = json.loads(p.read_text())
-    if not isinstance(record, dict) or "settings" not in record or not record.get("runs"):
-        raise ValueError(f"{p} is not an architecture study (expected 'settings' and 'runs')")
+    record = read_study_record(path, "python -m audiomap_lib.architectures")
     summarize_architecture_study(record)
     return record
 
@@ -201,10 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     record["settings"]["total_seconds"] = round(time.perf_counter() - t0, 1)
     record["settings"]["command"] = " ".join(["python -m audiomap_lib.architectures", *args_list])
     out = args.out or RECORD_DIR / f"architectures_{profile}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    tmp.replace(out)
+    write_study_record(record, out)
     for name, s in summarize_architecture_study(record).items():
         print(f"{name:>12}: " + ", ".join(f"{k} {v.format(scale=100, unit='%')}" for k, v in s["accuracy"].items()))
     print(f"wrote {out}")

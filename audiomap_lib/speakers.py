@@ -44,7 +44,15 @@ from torch.utils.data import Dataset
 from . import augment
 from .data.datasets import TensorClips, compute_corpus_fingerprint, make_loader
 from .io import check_sample_rate
-from .training import compute_accuracy, compute_sign_test_p, compute_spread, fit, predict
+from .training import (
+    compute_accuracy,
+    compute_sign_test_p,
+    compute_spread,
+    fit,
+    predict,
+    read_study_record,
+    write_study_record,
+)
 from .utils import check_non_negative_int, check_positive_int, check_real, set_seed
 
 __all__ = [
@@ -57,6 +65,7 @@ __all__ = [
     "load_speaker_study",
     "make_leave_one_speaker_out",
     "make_test_conditions",
+    "make_test_room",
     "run_speaker_study",
     "summarize_speaker_study",
 ]
@@ -177,9 +186,18 @@ def make_test_conditions(clips: torch.Tensor, sr: int) -> dict[str, torch.Tensor
         :func:`~audiomap_lib.augment.reverberate` with the fixed room :data:`ROOM_TEST`.
     """
     sr = check_sample_rate(sr, "sr")
-    room = augment.make_room_impulse_response(ROOM_TEST["rt60_s"], sr, ROOM_TEST["drr_db"],
+    return {"clean": clips, "band": augment.band_limit(clips, sr, BAND_TEST_SR_HZ),
+            "room": augment.reverberate(clips, make_test_room(sr))}
+
+
+def make_test_room(sr: int) -> torch.Tensor:
+    """The impulse response of the ``"room"`` test condition, :data:`ROOM_TEST`, at ``sr`` Hz (Chapter 6).
+
+    Returns:
+        ``(K,)`` float32, from :func:`~audiomap_lib.augment.make_room_impulse_response`.
+    """
+    return augment.make_room_impulse_response(ROOM_TEST["rt60_s"], check_sample_rate(sr, "sr"), ROOM_TEST["drr_db"],
                                               torch.Generator().manual_seed(int(ROOM_TEST["seed"])))
-    return {"clean": clips, "band": augment.band_limit(clips, sr, BAND_TEST_SR_HZ), "room": augment.reverberate(clips, room)}
 
 
 def run_speaker_study(
@@ -337,14 +355,9 @@ def load_speaker_study(path: str | Path) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not a speaker study.
+        ValueError: the file is not a study record.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no speaker study at {p}; run python -m audiomap_lib.speakers to make one")
-    record = json.loads(p.read_text())
-    if not isinstance(record, dict) or "settings" not in record or not record.get("runs"):
-        raise ValueError(f"{p} is not a speaker study (expected 'settings' and 'runs')")
+    record = read_study_record(path, "python -m audiomap_lib.speakers")
     summarize_speaker_study(record)
     return record
 
@@ -385,10 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     record["settings"]["total_seconds"] = round(time.perf_counter() - t0, 1)
     record["settings"]["command"] = "python -m audiomap_lib.speakers " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
     out = args.out or RECORD_DIR / f"speakers_{profile}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    tmp.replace(out)
+    write_study_record(record, out)
     for recipe, s in summarize_speaker_study(record).items():
         print(f"{recipe:>26}: " + ", ".join(f"{c} {s['all'][c].format(scale=100, unit='%')}" for c in CONDITIONS))
     print(f"wrote {out}")

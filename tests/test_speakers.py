@@ -92,6 +92,7 @@ def test_test_conditions_are_the_library_distortions() -> None:
     torch.testing.assert_close(cond["band"], augment.band_limit(clips, 16000, speakers.BAND_TEST_SR_HZ))
     room = augment.make_room_impulse_response(speakers.ROOM_TEST["rt60_s"], 16000, speakers.ROOM_TEST["drr_db"],
                                               torch.Generator().manual_seed(int(speakers.ROOM_TEST["seed"])))
+    torch.testing.assert_close(speakers.make_test_room(16000), room)
     torch.testing.assert_close(cond["room"], augment.reverberate(clips, room))
     assert speakers.BAND_TEST_SR_HZ not in speakers.RECIPES["+ band-limiting"]["band_sr_hz"]  # a rate never trained on
 
@@ -152,7 +153,7 @@ def test_study_refuses_bad_arguments(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="python -m audiomap_lib.speakers"):
         speakers.load_speaker_study(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("{}")
-    with pytest.raises(ValueError, match="not a speaker study"):
+    with pytest.raises(ValueError, match="not a study record"):
         speakers.load_speaker_study(tmp_path / "bad.json")
 
 
@@ -223,3 +224,10 @@ def test_find_study_record_uses_a_record_only_when_corpus_and_settings_match(tmp
     path.write_text("[]")
     with pytest.raises(ValueError, match="not a study record"):
         training.find_study_record(path, "abc", {})
+
+
+def test_write_study_record_is_atomic_and_reads_back(tmp_path) -> None:
+    record = {"settings": {"corpus": "abc"}, "runs": [{"x": 1}]}
+    path = training.write_study_record(record, tmp_path / "sub" / "study.json")
+    assert training.read_study_record(path) == record
+    assert not list((tmp_path / "sub").glob("*.part"))  # the temporary file was renamed, not left behind

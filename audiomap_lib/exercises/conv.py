@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import Case, ExerciseResult, _call, _gain_db, _rand, _short, register, run_cases
+from .core import Case, ExerciseResult, _call, _gain_db, _rand, _short, grade_numbers, register, run_cases
 
 __all__ = [
     "grade_flip",
@@ -250,27 +250,13 @@ def _measured_alias_hz(f_hz: float, sr: int, stride: int) -> float:
 def grade_aliased_frequency(fn: Callable[[float, int, int], float]) -> ExerciseResult:
     """Grade ``fn(f_hz, sr, stride)`` -> the frequency in Hz (between 0 and the new Nyquist) at which a tone of
     ``f_hz`` sampled at ``sr`` is heard after keeping every ``stride``-th sample; checked against the spectrum."""
-    cases = [(1000.0, 8000, 2), (3000.0, 8000, 2), (3500.0, 16000, 4), (2500.0, 8000, 4), (7000.0, 16000, 2),
-             (11000.0, 32000, 4)]
-    for i, (f_hz, sr, stride) in enumerate(cases, start=1):
-        label = f"a {f_hz:g} Hz tone at {sr} Hz, stride {stride}"
-        got, error = _call(fn, Case(label, (f_hz, sr, stride)))
-        if error:
-            return ExerciseResult("aliased_frequency", False, error)
-        try:
-            value = float(got)
-        except (TypeError, ValueError):
-            return ExerciseResult("aliased_frequency", False, f"case '{label}': expected a number in Hz, got {_short(got)}")
-        measured = _measured_alias_hz(f_hz, sr, stride)
-        if not abs(value - measured) <= 1.5:
-            return ExerciseResult(
-                "aliased_frequency", False,
-                f"case '{label}' failed: the spectrum of the strided tone peaks at {measured:g} Hz, you said {value:g} Hz",
-                [f"case {i} of {len(cases)}",
-                 "hint: the new rate is sr / stride; a frequency f is heard at its distance from the nearest multiple "
-                 "of the new rate (it folds back from the new Nyquist)."],
-            )
-    return ExerciseResult("aliased_frequency", True, f"all {len(cases)} cases passed")
+    cases = [(f"a {f_hz:g} Hz tone at {sr} Hz, stride {stride}", (f_hz, sr, stride), _measured_alias_hz(f_hz, sr, stride), 1.5)
+             for f_hz, sr, stride in [(1000.0, 8000, 2), (3000.0, 8000, 2), (3500.0, 16000, 4), (2500.0, 8000, 4),
+                                      (7000.0, 16000, 2), (11000.0, 32000, 4)]]
+    return grade_numbers("aliased_frequency", fn, cases, "Hz",
+                         "the new rate is sr / stride; a frequency f is heard at its distance from the nearest multiple "
+                         "of the new rate (it folds back from the new Nyquist); the expected value is the peak of the "
+                         "strided tone's spectrum.")
 
 
 # ---- Exercise "linear_from_circular": the convolution theorem without wrap-around

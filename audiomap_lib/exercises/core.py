@@ -22,6 +22,7 @@ __all__ = [
     "ExerciseResult",
     "Case",
     "EXERCISES",
+    "grade_numbers",
     "register",
     "list_exercises",
     "compare_values",
@@ -169,6 +170,39 @@ def _call(fn: Callable[..., Any], case: Case) -> tuple[Any, str | None]:
     except Exception as exc:  # the learner's error is part of the feedback
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return None, f"your function raised {type(exc).__name__}: {exc} (line {where.lineno})"
+
+
+def grade_numbers(
+    name: str,
+    fn: Callable[..., Any],
+    cases: Sequence[tuple[str, tuple, float, float]],
+    unit: str,
+    hint: str,
+) -> ExerciseResult:
+    """Run ``fn`` on cases whose answer is one number, each within its own tolerance; stop at the first failure.
+
+    Args:
+        name: the exercise's name.
+        fn: the learner's function.
+        cases: ``(label, args, expected, tolerance)``, the tolerance in the answer's unit.
+        unit: the answer's unit, for the messages (``"Hz"``, ``"s"``).
+        hint: a line added to the details when a case fails.
+    """
+    for i, (label, args, expected, tol) in enumerate(cases, start=1):
+        got, error = _call(fn, Case(label, args))
+        if error:
+            return ExerciseResult(name, False, error)
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            return ExerciseResult(name, False, f"case '{label}': expected a number in {unit}, got {_short(got)}")
+        if not math.isfinite(value) or abs(value - expected) > tol:
+            return ExerciseResult(
+                name, False, f"case '{label}' failed: expected {expected:.4g} {unit} (within {tol:.3g} {unit}), "
+                             f"got {value:.4g} {unit}",
+                [f"case {i} of {len(cases)}", f"hint: {hint}"],
+            )
+    return ExerciseResult(name, True, f"all {len(cases)} cases passed")
 
 
 def run_cases(

@@ -59,8 +59,10 @@ from .seeds import (
     compute_spread,
     find_study_record,
     is_always_above,
+    read_study_record,
     run_over_seeds,
     spreads_overlap,
+    write_study_record,
 )
 
 __all__ = [
@@ -78,6 +80,7 @@ __all__ = [
     "compute_sign_test_p",
     "compute_spread",
     "find_study_record",
+    "read_study_record",
     "count_parameters",
     "fit",
     "is_always_above",
@@ -93,4 +96,5 @@ __all__ = [
     "save_training_state",
     "set_rng_states",
     "spreads_overlap",
+    "write_study_record",
 ]

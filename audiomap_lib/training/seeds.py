@@ -31,9 +31,11 @@ __all__ = [
     "compute_sign_test_p",
     "compute_spread",
     "find_study_record",
+    "read_study_record",
     "is_always_above",
     "run_over_seeds",
     "spreads_overlap",
+    "write_study_record",
 ]
 
 
@@ -230,6 +232,40 @@ def compute_sign_test_p(n_better: int, n_worse: int) -> float:
     return min(1.0, 2 * tail)
 
 
+def read_study_record(path: str | Path, command: str = "its command") -> dict:
+    """Read a study's record, ``{"settings": {...}, "runs": [...]}`` as JSON (Chapter 6).
+
+    Args:
+        path: the file.
+        command: the command that writes it, named in the error when the file is missing.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not a study record.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no study record at {p}; run {command} to make one")
+    record = json.loads(p.read_text())
+    if not isinstance(record, dict) or not isinstance(record.get("settings"), dict) or not record.get("runs"):
+        raise ValueError(f"{p} is not a study record (expected 'settings' and 'runs')")
+    return record
+
+
+def write_study_record(record: Mapping[str, object], path: str | Path) -> Path:
+    """Write a study's record as JSON, atomically (a half-written file never replaces a good one) (Chapter 6).
+
+    Returns:
+        The path written.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(p.suffix + ".part")
+    tmp.write_text(json.dumps(record, indent=1) + "\n")
+    tmp.replace(p)
+    return p
+
+
 def find_study_record(path: str | Path, corpus: str, settings: Mapping[str, object]) -> tuple[dict | None, str]:
     """Read a study's record (a JSON file of trained networks' results) if it matches (Chapter 6).
 
@@ -251,9 +287,7 @@ def find_study_record(path: str | Path, corpus: str, settings: Mapping[str, obje
     p = Path(path)
     if not p.is_file():
         return None, f"no record at {p.name}"
-    record = json.loads(p.read_text())
-    if not isinstance(record, dict) or not isinstance(record.get("settings"), dict) or not record.get("runs"):
-        raise ValueError(f"{p} is not a study record (expected 'settings' and 'runs')")
+    record = read_study_record(p)
     made = record["settings"]
     if made.get("corpus") != corpus:
         return None, "the record was made from another corpus"
