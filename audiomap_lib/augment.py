@@ -12,14 +12,18 @@ its own probability and a seeded random generator,
   (:func:`shift_pitch`: a phase vocoder, :func:`stretch_time`, then resampling);
 * **time shift**: move the clip earlier or later, filling with zeros (nothing wraps around);
 * **gain**: multiply by a random gain in dB (no clipping: the samples stay floats);
+* **babble** (off by default): other voices talking at once: a few other clips of the batch,
+  each moved in time, summed (:func:`make_babble`) and added at a random SNR;
+* **recorded noise** (off by default): a random stretch of a real recording (a hum, music, a
+  record's hiss; :mod:`audiomap_lib.data.noises`) added at a random SNR;
 * **noise**: add white noise at a random signal-to-noise ratio;
 * **band-limiting** (off by default): resample to a lower rate and back, as a telephone line or a
   cheap recorder does (nothing above half the lower rate survives);
 * **reverberation** (off by default): convolve with a simulated room impulse response whose
   reverberation time is drawn at random (:func:`make_room_impulse_response`).
 
-:func:`add_noise_at_snr`, :func:`shift_waveform`, :func:`band_limit` and :func:`reverberate` are
-the same distortions with fixed amounts, for measuring accuracy against SNR, shift, bandwidth and
+:func:`add_noise_at_snr`, :func:`make_babble`, :func:`make_noise_segments`, :func:`shift_waveform`,
+:func:`band_limit` and :func:`reverberate` are the same distortions with fixed amounts, for measuring accuracy against SNR, shift, bandwidth and
 room.
 """
 from __future__ import annotations
@@ -39,6 +43,8 @@ __all__ = [
     "change_speed",
     "compute_decay_curve_db",
     "compute_rt60_s",
+    "make_babble",
+    "make_noise_segments",
     "make_room_impulse_response",
     "reverberate",
     "shift_pitch",
@@ -102,6 +108,86 @@ def add_noise_at_snr(waveform: torch.Tensor, snr_db: float | torch.Tensor, gener
     p_n = noise.double().pow(2).mean(-1).clamp_min(1e-20)
     scale = torch.sqrt(p_s / (p_n * 10 ** (snr.to(p_s.device) / 10)))  # (…,)
     return (waveform.double() + scale.unsqueeze(-1) * noise.double()).to(waveform.dtype)
+
+
+def make_babble(talkers: torch.Tensor, n: int, n_talkers: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Babble: several voices talking at once, made from clips of speech (Chapter 6).
+
+    Each of the ``n`` babble clips sums ``n_talkers`` different clips drawn at random from
+    ``talkers``, each scaled to the same power (so that no talker dominates) and rotated by a
+    random number of samples (circularly: the words start at different times and the babble has
+    no silent start). Add it with :func:`add_noise_at_snr` (``noise=``).
+
+    Args:
+        talkers: ``(K, 1, T)`` or ``(K, T)`` clips of speech, ``K >= n_talkers``, none silent.
+        n: how many babble clips to make.
+        n_talkers: voices per babble clip.
+        generator: a seeded ``torch.Generator`` (CPU): the same seed, the same babble.
+
+    Returns:
+        ``(n, 1, T)`` float32 (``(n, T)`` for ``(K, T)`` input), each of mean power 1.
+
+    Raises:
+        ValueError: fewer talkers than ``n_talkers``, a silent talker, or a bad shape.
+    """
+    talkers = _check_batch(talkers, "talkers")
+    if talkers.ndim == 1 or (talkers.ndim == 3 and talkers.shape[1] != 1):
+        raise ValueError(f"talkers must have shape (K, 1, T) or (K, T); got {tuple(talkers.shape)}")
+    n = check_positive_int(n, "n")
+    n_talkers = check_positive_int(n_talkers, "n_talkers")
+    flat = talkers.reshape(talkers.shape[0], -1).double()
+    k, t = flat.shape
+    if k < n_talkers:
+        raise ValueError(f"talkers holds {k} clips; n_talkers={n_talkers} different ones are needed for each babble clip")
+    power = flat.pow(2).mean(-1)
+    if bool((power == 0).any()):
+        raise ValueError(f"talkers[{int(torch.nonzero(power == 0)[0])}] is silent; every talker must be speech")
+    flat = flat / power.sqrt().unsqueeze(-1)
+    picks = torch.rand(n, k, generator=generator).argsort(dim=1)[:, :n_talkers]  # n_talkers different clips each
+    shifts = torch.randint(0, t, (n, n_talkers), generator=generator)
+    idx = (torch.arange(t).view(1, 1, t) - shifts.unsqueeze(-1)) % t  # torch.roll per (clip, talker)
+    babble = torch.gather(flat[picks], 2, idx).sum(1)
+    babble = babble / babble.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-12)
+    out = babble.to(torch.float32).to(talkers.device)
+    return out.unsqueeze(1) if talkers.ndim == 3 else out
+
+
+def make_noise_segments(noise_bank: tuple[torch.Tensor, ...] | list[torch.Tensor], n: int, length: int,
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random stretches of recorded noise, e.g. from :func:`audiomap_lib.data.noises.load_noise_bank` (Chapter 6).
+
+    Each segment comes from a recording drawn at random and starts at a random sample, so that
+    it lies wholly inside the recording (nothing wraps around, nothing is padded).
+
+    Args:
+        noise_bank: recordings, each ``(samples_i,)`` with ``samples_i >= length``, at the clips' rate.
+        n: how many segments.
+        length: samples per segment (the clips' length ``T``).
+        generator: a seeded ``torch.Generator`` (CPU).
+
+    Returns:
+        ``(n, 1, length)`` float32.
+
+    Raises:
+        ValueError: an empty bank, a recording shorter than ``length`` or not 1-D, a silent recording.
+    """
+    if not isinstance(noise_bank, (tuple, list)) or not noise_bank:
+        raise ValueError(f"noise_bank must be a non-empty tuple of (samples,) recordings; got {type(noise_bank).__name__}")
+    n = check_positive_int(n, "n")
+    length = check_positive_int(length, "length")
+    for j, rec in enumerate(noise_bank):
+        rec = _check_batch(rec, f"noise_bank[{j}]")
+        if rec.ndim != 1:
+            raise ValueError(f"noise_bank[{j}] must have shape (samples,); got {tuple(rec.shape)}")
+        if rec.shape[0] < length:
+            raise ValueError(f"noise_bank[{j}] holds {rec.shape[0]} samples, fewer than length={length}: "
+                             "a segment must lie inside its recording")
+        if not bool(rec.abs().max() > 0):
+            raise ValueError(f"noise_bank[{j}] is silent; expected a recording of noise")
+    which = torch.randint(0, len(noise_bank), (n,), generator=generator)
+    starts = [int(torch.randint(0, noise_bank[int(j)].shape[0] - length + 1, (1,), generator=generator)) for j in which]
+    out = torch.stack([noise_bank[int(j)][s: s + length].float() for j, s in zip(which, starts)])
+    return out.unsqueeze(1)
 
 
 def shift_waveform(waveform: torch.Tensor, shift: int) -> torch.Tensor:
@@ -458,9 +544,21 @@ class WaveformAugment:
         rt60_s: ``(low, high)`` range of reverberation times in s for :func:`reverberate` with a
             :func:`make_room_impulse_response` drawn per clip (``None``: off).
         drr_db: ``(low, high)`` range of the rooms' direct-to-reverberant ratios in dB.
-        p_speed, p_pitch, p_shift, p_gain, p_noise, p_band, p_reverb: probability of each step per clip.
-            The steps run in the order speed, pitch, shift, reverberation, band-limiting, gain, noise
-            (a voice in a room, through a narrow channel, then the recorder's noise).
+        babble_snr_db: ``(low, high)`` SNR range in dB for babble (``None``: off): each babbled clip
+            gets :func:`make_babble` of ``babble_talkers`` *other* clips of the same batch (as they
+            came in, before any step). A batch of ``b <= babble_talkers`` clips (the last, short
+            batch of an epoch) has only ``b - 1`` others, and its babble has that many voices; a
+            batch of one clip gets none.
+        babble_talkers: voices in each babble.
+        recorded_noises: names of recordings from :mod:`audiomap_lib.data.noises` (e.g.
+            ``TRAIN_NOISES``), loaded once at ``sr``; each clip that gets one receives a random
+            stretch (:func:`make_noise_segments`) at a random SNR from ``recorded_snr_db``
+            (``None``: off).
+        recorded_snr_db: ``(low, high)`` SNR range in dB for recorded noise.
+        p_speed, p_pitch, p_shift, p_gain, p_noise, p_band, p_reverb, p_babble, p_recorded: probability
+            of each step per clip. The steps run in the order speed, pitch, shift, babble, recorded
+            noise, reverberation, band-limiting, gain, white noise (a voice among other sounds, in a
+            room, through a narrow channel, then the recorder's noise).
         seed: seeds the augmentation's own ``torch.Generator`` (same seed, same augmentations).
     """
 
@@ -482,15 +580,21 @@ class WaveformAugment:
     rt60_s: tuple[float, float] | None = None
     drr_db: tuple[float, float] = (-5.0, 10.0)
     p_reverb: float = 0.3
+    babble_snr_db: tuple[float, float] | None = None
+    babble_talkers: int = 4
+    p_babble: float = 0.3
+    recorded_noises: tuple[str, ...] | None = None
+    recorded_snr_db: tuple[float, float] = (0.0, 20.0)
+    p_recorded: float = 0.3
     seed: int = 0
 
     def __post_init__(self) -> None:
         self.sr = check_sample_rate(self.sr, "sr")
-        for name in ("p_speed", "p_pitch", "p_shift", "p_gain", "p_noise", "p_band", "p_reverb"):
+        for name in ("p_speed", "p_pitch", "p_shift", "p_gain", "p_noise", "p_band", "p_reverb", "p_babble", "p_recorded"):
             setattr(self, name, check_real(getattr(self, name), name, 0.0, 1.0))
-        for name in ("speed", "pitch", "gain_db", "snr_db", "rt60_s", "drr_db"):
+        for name in ("speed", "pitch", "gain_db", "snr_db", "rt60_s", "drr_db", "babble_snr_db", "recorded_snr_db"):
             r = getattr(self, name)
-            if r is None and name != "drr_db":
+            if r is None and name not in ("drr_db", "recorded_snr_db"):
                 continue
             if not isinstance(r, (tuple, list)) or len(r) != 2:
                 raise ValueError(f"{name} must be a (low, high) pair with low <= high, or None; got {r!r}")
@@ -517,6 +621,16 @@ class WaveformAugment:
         self.pitch_steps = check_positive_int(self.pitch_steps, "pitch_steps")
         self.speed_steps = check_positive_int(self.speed_steps, "speed_steps")
         self.shift_ms = check_real(self.shift_ms, "shift_ms", 0.0, unit="ms")
+        self.babble_talkers = check_positive_int(self.babble_talkers, "babble_talkers")
+        self.noise_bank: tuple[torch.Tensor, ...] | None = None
+        if self.recorded_noises is not None:
+            from .data.noises import load_noise_bank
+
+            if isinstance(self.recorded_noises, str) or not isinstance(self.recorded_noises, (tuple, list)):
+                raise ValueError("recorded_noises must be a tuple of names from audiomap_lib.data.noises "
+                                 f"(e.g. TRAIN_NOISES), or None; got {self.recorded_noises!r}")
+            self.recorded_noises = tuple(self.recorded_noises)
+            self.noise_bank = load_noise_bank(self.recorded_noises, self.sr)
         self.seed = check_non_negative_int(self.seed, "seed")
         self.generator = torch.Generator().manual_seed(self.seed)
 
@@ -574,6 +688,22 @@ class WaveformAugment:
             shifts = torch.randint(-most, most + 1, (b,), generator=self.generator)
             for i in torch.nonzero(use).flatten().tolist():
                 x[i] = shift_waveform(x[i], int(shifts[i]))
+        if self.babble_snr_db is not None and self.p_babble > 0:
+            use = self._coin(b, self.p_babble)
+            snr = self._uniform(b, *self.babble_snr_db)
+            talkers = min(self.babble_talkers, b - 1)  # the other clips of the batch are the talkers
+            for i in (torch.nonzero(use).flatten().tolist() if talkers > 0 else []):
+                others = torch.cat([waveforms[:i], waveforms[i + 1:]]).float()
+                babble = make_babble(others, 1, talkers, self.generator).to(x.device, x.dtype)
+                x[i: i + 1] = add_noise_at_snr(x[i: i + 1], snr[i].view(1, 1).to(x.device), noise=babble)
+        if self.noise_bank is not None and self.p_recorded > 0:
+            use = self._coin(b, self.p_recorded)
+            snr = self._uniform(b, *self.recorded_snr_db)
+            rows = torch.nonzero(use).flatten()
+            if len(rows):
+                segments = make_noise_segments(self.noise_bank, len(rows), x.shape[-1], self.generator)
+                idx = rows.to(x.device)
+                x[idx] = add_noise_at_snr(x[idx], snr[rows].view(-1, 1).to(x.device), noise=segments.to(x.device, x.dtype))
         if self.rt60_s is not None and self.p_reverb > 0:
             use = self._coin(b, self.p_reverb)
             rt60 = self._uniform(b, *self.rt60_s)

@@ -18,8 +18,10 @@ Each fold (:func:`make_leave_one_speaker_out`):
 
 :func:`run_speaker_study` trains one network per (augmentation recipe, held-out speaker, seed)
 with :func:`audiomap_lib.training.fit` and measures each on the held-out speaker's clips as they
-are (``"clean"``), band-limited to a telephone's band (``"band"``) and played in a simulated room
-(``"room"``). :data:`RECIPES` is the ladder of augmentations, one family added at each step, so
+are (``"clean"``), band-limited to a telephone's band (``"band"``), played in a simulated room
+(``"room"``), among other voices (``"babble"``: unheard espeak voices of the test split) and over
+recorded background sound (``"noise"``: :data:`audiomap_lib.data.noises.TEST_NOISES`, never used in
+training). :data:`RECIPES` is the ladder of augmentations, one family added at each step, so
 the table shows which step bought what.
 
 The study is slow for a chapter (one training per cell), so a command runs it and writes a record
@@ -43,6 +45,7 @@ from torch.utils.data import Dataset
 
 from . import augment
 from .data.datasets import TensorClips, compute_corpus_fingerprint, make_loader
+from .data.noises import TEST_NOISES, TRAIN_NOISES, load_noise_bank
 from .io import check_sample_rate
 from .training import (
     compute_accuracy,
@@ -56,13 +59,17 @@ from .training import (
 from .utils import check_non_negative_int, check_positive_int, check_real, set_seed
 
 __all__ = [
+    "BABBLE_TEST",
     "BAND_TEST_SR_HZ",
+    "NOISE_TEST",
     "CONDITIONS",
     "RECIPES",
     "ROOM_TEST",
     "compare_recipes",
     "list_natural_speakers",
     "load_speaker_study",
+    "make_augment",
+    "make_babble_talkers",
     "make_leave_one_speaker_out",
     "make_test_conditions",
     "make_test_room",
@@ -76,6 +83,8 @@ _CH6 = {"speed": (0.85, 1.15), "shift_ms": 100.0, "gain_db": (-6.0, 6.0), "snr_d
 _BAND = {"band_sr_hz": (6000, 10000, 12000), "p_band": 0.3}
 _ROOM = {"rt60_s": (0.2, 0.8), "drr_db": (-5.0, 10.0), "p_reverb": 0.3}
 _PITCH = {"pitch": (0.85, 1.3), "p_pitch": 0.3}
+_NOISES = {"babble_snr_db": (0.0, 20.0), "babble_talkers": 4, "p_babble": 0.25,
+           "recorded_noises": TRAIN_NOISES, "recorded_snr_db": (0.0, 20.0), "p_recorded": 0.25}
 #: The augmentation ladder: name -> keyword arguments of :class:`~audiomap_lib.augment.WaveformAugment`
 #: (``None``: no augmentation). Each step adds one family to the one before.
 RECIPES: dict[str, dict[str, Any] | None] = {
@@ -84,14 +93,20 @@ RECIPES: dict[str, dict[str, Any] | None] = {
     "+ band-limiting": {**_CH6, **_BAND},
     "+ band-limiting + rooms": {**_CH6, **_BAND, **_ROOM},
     "+ band-limiting + rooms + pitch": {**_CH6, **_BAND, **_ROOM, **_PITCH},
+    "+ band-limiting + rooms + pitch + babble and recorded noise": {**_CH6, **_BAND, **_ROOM, **_PITCH, **_NOISES},
 }
 #: The telephone band of the ``"band"`` test condition, in Hz: not one of the training rates of
 #: the band-limiting step, so a network cannot pass by having seen this exact filter.
 BAND_TEST_SR_HZ = 8000
 #: The room of the ``"room"`` test condition: one fixed simulated room, never drawn in training.
 ROOM_TEST: dict[str, float] = {"rt60_s": 0.5, "drr_db": 0.0, "seed": 12345}
+#: The ``"babble"`` test condition: babble of this many voices (more than training draws) at this
+#: SNR in dB, from the test split's espeak clips (:func:`make_babble_talkers`), never heard in training.
+BABBLE_TEST: dict[str, float] = {"talkers": 6, "snr_db": 5.0, "seed": 23456}
+#: The ``"noise"`` test condition: stretches of :data:`~audiomap_lib.data.noises.TEST_NOISES` at this SNR in dB.
+NOISE_TEST: dict[str, float] = {"snr_db": 5.0, "seed": 34567}
 #: The test conditions, in the order the tables show them.
-CONDITIONS = ("clean", "band", "room")
+CONDITIONS = ("clean", "band", "room", "babble", "noise")
 
 
 def _rows_of(dataset: Any, name: str) -> list[dict[str, Any]]:
@@ -173,21 +188,63 @@ def make_leave_one_speaker_out(datasets: Mapping[str, Dataset], speaker: str) ->
     return {name: _stack(items, sr, name) for name, items in parts.items()}
 
 
-def make_test_conditions(clips: torch.Tensor, sr: int) -> dict[str, torch.Tensor]:
-    """The held-out clips as they are, band-limited and in a room (Chapter 6).
+def make_babble_talkers(datasets: Mapping[str, Dataset]) -> torch.Tensor:
+    """The talkers of the ``"babble"`` test condition: every espeak clip of the test split (Chapter 6).
+
+    No fold trains or validates on them (see :func:`make_leave_one_speaker_out`), so the babble's
+    voices are as new to the network as the held-out speaker.
+
+    Returns:
+        ``(K, 1, T)`` float32 at the corpus's rate.
+    """
+    rows = _check_splits(datasets)
+    items = [datasets["test"][i] for i, r in enumerate(rows["test"]) if r["family"] == "espeak"]
+    sr = getattr(datasets["test"], "sample_rate_hz", None)
+    return _stack(items, check_sample_rate(sr, "sample_rate_hz"), "babble talkers").clips
+
+
+def make_test_conditions(clips: torch.Tensor, sr: int, talkers: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The held-out clips as they are, band-limited, in a room, in babble and over recorded noise (Chapter 6).
 
     Args:
         clips: ``(N, 1, T)`` at ``sr``.
         sr: their rate in Hz (above :data:`BAND_TEST_SR_HZ`).
+        talkers: ``(K, 1, T)`` speech at ``sr`` for the babble, ``K >= BABBLE_TEST["talkers"]``
+            (:func:`make_babble_talkers`).
 
     Returns:
-        ``{"clean", "band", "room"}`` -> ``(N, 1, T)``: ``"band"`` is
+        ``{"clean", "band", "room", "babble", "noise"}`` -> ``(N, 1, T)``: ``"band"`` is
         :func:`~audiomap_lib.augment.band_limit` to :data:`BAND_TEST_SR_HZ`; ``"room"`` is
-        :func:`~audiomap_lib.augment.reverberate` with the fixed room :data:`ROOM_TEST`.
+        :func:`~audiomap_lib.augment.reverberate` with the fixed room :data:`ROOM_TEST`;
+        ``"babble"`` adds :func:`~audiomap_lib.augment.make_babble` of the talkers at
+        :data:`BABBLE_TEST`'s SNR; ``"noise"`` adds stretches of
+        :data:`~audiomap_lib.data.noises.TEST_NOISES` at :data:`NOISE_TEST`'s SNR. Each condition
+        is seeded, so every recipe is tested on the very same clips.
     """
     sr = check_sample_rate(sr, "sr")
+    n, length = clips.shape[0], clips.shape[-1]
+    if not isinstance(talkers, torch.Tensor) or talkers.ndim != 3 or talkers.shape[1:] != clips.shape[1:]:
+        raise ValueError(f"talkers must be (K, 1, T) clips as long as the clips {tuple(clips.shape[1:])}; got "
+                         + (f"shape {tuple(talkers.shape)}" if isinstance(talkers, torch.Tensor) else type(talkers).__name__))
+    babble = augment.make_babble(talkers, n, int(BABBLE_TEST["talkers"]), torch.Generator().manual_seed(int(BABBLE_TEST["seed"])))
+    noise = augment.make_noise_segments(load_noise_bank(TEST_NOISES, sr), n, length,
+                                        torch.Generator().manual_seed(int(NOISE_TEST["seed"])))
     return {"clean": clips, "band": augment.band_limit(clips, sr, BAND_TEST_SR_HZ),
-            "room": augment.reverberate(clips, make_test_room(sr))}
+            "room": augment.reverberate(clips, make_test_room(sr)),
+            "babble": augment.add_noise_at_snr(clips, BABBLE_TEST["snr_db"], noise=babble.to(clips.dtype)),
+            "noise": augment.add_noise_at_snr(clips, NOISE_TEST["snr_db"], noise=noise.to(clips.dtype))}
+
+
+def make_augment(recipe: str, sr: int, seed: int) -> augment.WaveformAugment | None:
+    """The augmentation of one step of :data:`RECIPES` at ``sr`` (Chapter 6).
+
+    Returns:
+        A :class:`~audiomap_lib.augment.WaveformAugment` seeded with ``seed``, or ``None`` for ``"none"``.
+    """
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of RECIPES {list(RECIPES)}; got {recipe!r}")
+    kwargs = RECIPES[recipe]
+    return None if kwargs is None else augment.WaveformAugment(sr=check_sample_rate(sr, "sr"), seed=seed, **kwargs)
 
 
 def make_test_room(sr: int) -> torch.Tensor:
@@ -253,18 +310,18 @@ def run_speaker_study(
         raise ValueError(f"the corpus's rate must be above {BAND_TEST_SR_HZ} Hz for the band-limited test condition; "
                          f"got {rate} Hz (an 8 kHz corpus such as FSDD is band-limited already)")
     runs: list[dict[str, Any]] = []
+    talkers = make_babble_talkers(datasets)
     for speaker in held:
         fold = make_leave_one_speaker_out(datasets, speaker)
         sr = fold["train"].sample_rate_hz
-        tests = make_test_conditions(fold["test"].clips, sr)
+        tests = make_test_conditions(fold["test"].clips, sr, talkers)
         for recipe in names:
             for seed in seeds:
                 set_seed(seed)
                 model = make_model(sr)
                 train = make_loader(fold["train"], batch_size, shuffle=True, seed=seed)
                 val = make_loader(fold["validation"], 256, shuffle=False, seed=0)
-                kwargs = RECIPES[recipe]
-                aug = None if kwargs is None else augment.WaveformAugment(sr=sr, seed=1 + seed, **kwargs)
+                aug = make_augment(recipe, sr, 1 + seed)
                 t0 = time.perf_counter()
                 history = fit(model, train, val, epochs=epochs, lr=lr, schedule="onecycle", augment=aug,
                               patience=patience, device=device, progress=False, verbose=False)
@@ -283,6 +340,7 @@ def run_speaker_study(
     record_settings = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "patience": patience, "seeds": seeds,
                        "recipes": {r: RECIPES[r] for r in names}, "speakers": held, "conditions": list(CONDITIONS),
                        "band_test_sr_hz": BAND_TEST_SR_HZ, "room_test": dict(ROOM_TEST),
+                       "babble_test": dict(BABBLE_TEST), "noise_test": {**NOISE_TEST, "noises": list(TEST_NOISES)},
                        "corpus": compute_corpus_fingerprint(datasets), **dict(settings or {})}
     return json.loads(json.dumps({"settings": record_settings, "runs": runs}))  # plain JSON types, as when loaded
 

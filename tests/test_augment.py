@@ -286,3 +286,91 @@ def test_augment_pitch_step_is_seeded_and_off_by_default() -> None:
     assert A.WaveformAugment(sr=16000).describe()["pitch"] is None
     with pytest.raises(ValueError, match="pitch"):
         A.WaveformAugment(sr=16000, pitch=(0.4, 1.2))
+
+
+def _tones(k: int, t: int) -> torch.Tensor:
+    """k talkers, each a sine with its own whole number of cycles (a roll keeps a sine in its FFT bin)."""
+    n = torch.arange(t, dtype=torch.float64)
+    return torch.stack([(0.1 + 0.3 * i) * torch.sin(2 * torch.pi * (5 + 7 * i) * n / t) for i in range(k)]).unsqueeze(1).float()
+
+
+def test_babble_sums_different_talkers_at_equal_power() -> None:
+    k, t, n_talkers = 8, 4000, 3
+    babble = A.make_babble(_tones(k, t), 5, n_talkers, torch.Generator().manual_seed(0))
+    assert babble.shape == (5, 1, t) and babble.dtype == torch.float32
+    torch.testing.assert_close(babble.pow(2).mean(-1), torch.ones(5, 1), atol=1e-5, rtol=0)  # unit power
+    bins = torch.fft.rfft(babble[:, 0].double()).abs().pow(2)
+    for row in bins:
+        used = torch.nonzero(row > 1e-6 * row.max()).flatten().tolist()
+        assert len(used) == n_talkers and all((b - 5) % 7 == 0 for b in used)  # n_talkers different talkers
+        torch.testing.assert_close(row[used], row[used].mean().expand(len(used)), rtol=1e-4, atol=0)  # none louder
+
+
+def test_babble_is_a_sum_of_rolled_clips_and_is_seeded() -> None:
+    talkers = _batch(6, 500, seed=3)
+    one = A.make_babble(talkers, 4, 1, torch.Generator().manual_seed(1))
+    for row in one[:, 0]:  # a single talker: one of the clips, rolled, at unit power
+        unit = talkers[:, 0] / talkers[:, 0].pow(2).mean(-1, keepdim=True).sqrt()
+        assert any(torch.allclose(torch.roll(unit[j], s), row, atol=1e-5) for j in range(6) for s in range(500))
+    a = A.make_babble(talkers, 4, 3, torch.Generator().manual_seed(7))
+    assert torch.equal(a, A.make_babble(talkers, 4, 3, torch.Generator().manual_seed(7)))
+    assert A.make_babble(talkers[:, 0], 2, 3).shape == (2, 500)  # (K, T) in, (n, T) out
+
+
+def test_babble_refuses_too_few_or_silent_talkers() -> None:
+    with pytest.raises(ValueError, match="talkers holds 2 clips; n_talkers=3"):
+        A.make_babble(_batch(2, 100), 1, 3)
+    silent = _batch(4, 100)
+    silent[2] = 0
+    with pytest.raises(ValueError, match=r"talkers\[2\] is silent"):
+        A.make_babble(silent, 1, 2)
+    with pytest.raises(ValueError, match="n_talkers"):
+        A.make_babble(_batch(4, 100), 1, 0)
+    with pytest.raises(TypeError, match="talkers must be a floating-point"):
+        A.make_babble(torch.ones(4, 1, 100, dtype=torch.int64), 1, 2)
+    with pytest.raises(ValueError, match=r"talkers must have shape \(K, 1, T\)"):
+        A.make_babble(torch.ones(4, 2, 100), 1, 2)
+
+
+def test_noise_segments_lie_inside_their_recordings() -> None:
+    bank = (torch.arange(1000, dtype=torch.float32) + 1, -(torch.arange(3000, dtype=torch.float32) + 1))
+    seg = A.make_noise_segments(bank, 50, 800, torch.Generator().manual_seed(0))
+    assert seg.shape == (50, 1, 800)
+    for s in seg[:, 0]:
+        rec = bank[0] if s[0] > 0 else bank[1]
+        start = int(abs(s[0])) - 1
+        assert torch.equal(s, rec[start: start + 800])  # one contiguous stretch, nothing wrapped or padded
+    assert {bool(s[0, 0] > 0) for s in seg} == {True, False}  # both recordings drawn
+    with pytest.raises(ValueError, match=r"noise_bank\[0\] holds 1000 samples, fewer than length=1200"):
+        A.make_noise_segments(bank, 1, 1200)
+    with pytest.raises(ValueError, match=r"noise_bank\[1\] is silent"):
+        A.make_noise_segments((bank[0], torch.zeros(2000)), 1, 10)
+    with pytest.raises(ValueError, match="non-empty tuple"):
+        A.make_noise_segments((), 1, 10)
+    with pytest.raises(ValueError, match=r"noise_bank\[0\] must have shape \(samples,\)"):
+        A.make_noise_segments((torch.ones(2, 100),), 1, 10)
+
+
+def test_augment_babble_and_recorded_noise_hit_their_snr() -> None:
+    x = _batch(8, 16000)
+    babble = A.WaveformAugment(sr=16000, speed=None, shift_ms=0, gain_db=None, snr_db=None, babble_snr_db=(7.0, 7.0),
+                               p_babble=1.0, babble_talkers=3, seed=0)
+    y = babble(x)
+    torch.testing.assert_close(compute_snr_db(x, y, axis=-1), torch.full((8, 1), 7.0), atol=1e-3, rtol=0)
+    assert torch.equal(y, A.WaveformAugment(**{**babble.describe(), "seed": 0})(x))  # seeded
+    small = babble(x[:3])  # the last, short batch of an epoch: two other clips, a babble of two voices
+    torch.testing.assert_close(compute_snr_db(x[:3], small, axis=-1), torch.full((3, 1), 7.0), atol=1e-3, rtol=0)
+    assert torch.equal(babble(x[:1]), x[:1])  # one clip has no other clip to babble with
+    recorded = A.WaveformAugment(sr=16000, speed=None, shift_ms=0, gain_db=None, snr_db=None,
+                                 recorded_noises=("vinyl_hiss",), recorded_snr_db=(3.0, 3.0), p_recorded=1.0)
+    y = recorded(x)
+    torch.testing.assert_close(compute_snr_db(x, y, axis=-1), torch.full((8, 1), 3.0), atol=1e-3, rtol=0)
+    assert not torch.allclose(y[0] - x[0], y[1] - x[1])  # each clip gets its own stretch
+    off = A.WaveformAugment(sr=16000, speed=None, shift_ms=0, gain_db=None, snr_db=None)
+    assert off.noise_bank is None and torch.equal(off(x), x)  # both off by default
+    with pytest.raises(ValueError, match="name must be one of the recorded noises"):
+        A.WaveformAugment(sr=16000, recorded_noises=("rain",))
+    with pytest.raises(ValueError, match="recorded_noises must be a tuple of names"):
+        A.WaveformAugment(sr=16000, recorded_noises="vinyl_hiss")
+    with pytest.raises(ValueError, match="babble_snr_db must be a"):
+        A.WaveformAugment(sr=16000, babble_snr_db=(10.0, 0.0))

@@ -267,9 +267,9 @@ def test_chapter_1_and_2_exercises_catch_the_usual_mistakes() -> None:
     from audiomap_lib.exercises import (
         grade_alias_frequency,
         grade_bin_frequencies,
-        grade_dft,
         grade_frame_count,
         grade_hz_to_mel_htk,
+        grade_inverse_dft,
         grade_mu_law_compress,
         grade_overlap_add,
         grade_pcm16_to_float,
@@ -302,8 +302,20 @@ def test_chapter_1_and_2_exercises_catch_the_usual_mistakes() -> None:
     assert not grade_overlap_add(lambda w, hop: w[:hop].double())
     # the copies shifted by hop_length - 1 (off by one)
     assert not grade_overlap_add(lambda w, hop: torch.stack([w.double()[r::hop - 1].sum() for r in range(hop)]))
-    # the inverse transform's sign
-    assert not grade_dft(lambda x: torch.fft.rfft(x).conj())
+    def inverse(X: torch.Tensor, n: int, sign: float, doubled: str) -> torch.Tensor:
+        k = torch.arange(n // 2 + 1, dtype=torch.float64)
+        weight = {"none": torch.ones_like(k), "all but 0": torch.where(k == 0, 1.0, 2.0),
+                  "right": torch.where((k == 0) | ((n % 2 == 0) & (k == n // 2)), 1.0, 2.0)}[doubled]
+        basis = torch.exp(sign * 2j * math.pi * torch.arange(n, dtype=torch.float64)[:, None] * k[None, :] / n)
+        return (basis @ (weight * X.to(torch.complex128))).real / n
+
+    assert grade_inverse_dft(lambda X, n: inverse(X, n, +1, "right"))
+    # every bin counted once: the mirrored half of the spectrum forgotten
+    assert not grade_inverse_dft(lambda X, n: inverse(X, n, +1, "none"))
+    # the last bin of an even N doubled too (right only for odd N)
+    assert not grade_inverse_dft(lambda X, n: inverse(X, n, +1, "all but 0"))
+    # the forward transform's sign
+    assert not grade_inverse_dft(lambda X, n: inverse(X, n, -1, "right"))
     # the natural log
     assert not grade_hz_to_mel_htk(lambda f: 2595 * torch.log(1 + f / 700))
     assert math.isclose(float(sol.solution_hz_to_mel_htk(torch.tensor([1000.0]))[0]), 1000.0, rel_tol=1e-3)

@@ -9,7 +9,9 @@ import torch
 
 from audiomap_lib import augment, speakers, training
 from audiomap_lib.cnn import LogMelCNN1d
+from audiomap_lib.data import noises
 from audiomap_lib.data.datasets import compute_corpus_fingerprint
+from audiomap_lib.digital import compute_snr_db
 
 SR = 16000
 
@@ -86,7 +88,8 @@ def test_fold_refuses_an_unknown_speaker_and_a_bad_corpus() -> None:
 
 def test_test_conditions_are_the_library_distortions() -> None:
     clips = 0.1 * torch.randn(3, 1, 4000, generator=torch.Generator().manual_seed(0))
-    cond = speakers.make_test_conditions(clips, 16000)
+    talkers = 0.1 * torch.randn(8, 1, 4000, generator=torch.Generator().manual_seed(1))
+    cond = speakers.make_test_conditions(clips, 16000, talkers)
     assert list(cond) == list(speakers.CONDITIONS)
     assert torch.equal(cond["clean"], clips)
     torch.testing.assert_close(cond["band"], augment.band_limit(clips, 16000, speakers.BAND_TEST_SR_HZ))
@@ -95,6 +98,42 @@ def test_test_conditions_are_the_library_distortions() -> None:
     torch.testing.assert_close(speakers.make_test_room(16000), room)
     torch.testing.assert_close(cond["room"], augment.reverberate(clips, room))
     assert speakers.BAND_TEST_SR_HZ not in speakers.RECIPES["+ band-limiting"]["band_sr_hz"]  # a rate never trained on
+    babble = augment.make_babble(talkers, 3, int(speakers.BABBLE_TEST["talkers"]),
+                                 torch.Generator().manual_seed(int(speakers.BABBLE_TEST["seed"])))
+    torch.testing.assert_close(cond["babble"], augment.add_noise_at_snr(clips, speakers.BABBLE_TEST["snr_db"], noise=babble))
+    bank = noises.load_noise_bank(noises.TEST_NOISES, 16000)
+    segments = augment.make_noise_segments(bank, 3, 4000, torch.Generator().manual_seed(int(speakers.NOISE_TEST["seed"])))
+    torch.testing.assert_close(cond["noise"], augment.add_noise_at_snr(clips, speakers.NOISE_TEST["snr_db"], noise=segments))
+    for name, test in (("babble", speakers.BABBLE_TEST), ("noise", speakers.NOISE_TEST)):
+        torch.testing.assert_close(compute_snr_db(clips, cond[name], axis=-1), torch.full((3, 1), test["snr_db"]),
+                                   atol=1e-3, rtol=0)
+    again = speakers.make_test_conditions(clips, 16000, talkers)
+    assert all(torch.equal(again[c], cond[c]) for c in speakers.CONDITIONS)  # every recipe meets the same clips
+    last = speakers.RECIPES[list(speakers.RECIPES)[-1]]
+    assert speakers.BABBLE_TEST["talkers"] != last["babble_talkers"]  # a babble never drawn in training
+    assert not set(last["recorded_noises"]) & set(noises.TEST_NOISES)  # and no test recording either
+    with pytest.raises(ValueError, match=r"talkers must be \(K, 1, T\) clips as long as the clips"):
+        speakers.make_test_conditions(clips, 16000, talkers[..., :100])
+
+
+def test_babble_talkers_are_the_test_splits_espeak_clips() -> None:
+    corpus = _corpus()
+    talkers = speakers.make_babble_talkers(corpus)
+    test = corpus["test"]
+    expected = [test.items[i][0] for i, r in enumerate(test.rows) if r["family"] == "espeak"]
+    assert talkers.shape == (len(expected), 1, 2000) and torch.equal(talkers, torch.stack(expected))
+    for held in speakers.list_natural_speakers(corpus):  # no fold trains or validates on them
+        fold = speakers.make_leave_one_speaker_out(corpus, held)
+        heard = {float(c[0, 0]) for part in ("train", "validation") for c in fold[part].clips}
+        assert not heard & {float(c[0, 0]) for c in talkers}
+
+
+def test_make_augment_builds_each_recipe() -> None:
+    assert speakers.make_augment("none", 16000, 1) is None
+    aug = speakers.make_augment("chapter 6", 16000, 3)
+    assert aug.seed == 3 and aug.describe()["speed"] == speakers.RECIPES["chapter 6"]["speed"]
+    with pytest.raises(ValueError, match="recipe must be one of RECIPES"):
+        speakers.make_augment("everything", 16000, 0)
 
 
 def test_recipes_are_a_ladder() -> None:

@@ -9,6 +9,7 @@ Sub-modules (imported on demand):
 * :mod:`audiomap_lib.data.instruments` -- General MIDI instrument notes and melodies rendered with FluidSynth
   (Chapter 8);
 * :mod:`audiomap_lib.data.midi`      -- MIDI files written from scratch, rendered with FluidSynth;
+* :mod:`audiomap_lib.data.noises`    -- recorded background sounds (sonic-pi-samples) for Chapter 6;
 * :mod:`audiomap_lib.data.download`  -- verified, resumable, atomic downloads and safe extraction;
 * :mod:`audiomap_lib.data.online`    -- Speech Commands v0.02, SC09 and FSDD;
 * :mod:`audiomap_lib.data.datasets`  -- ``Dataset`` classes, a padding collate, one-line source switch.

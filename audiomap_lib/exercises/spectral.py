@@ -1,19 +1,18 @@
 """Chapter 2 (spectrograms): exercises with automatic checks and worked solutions."""
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from .core import Case, ExerciseResult, _rand, register, run_cases
+from .core import Case, ExerciseResult, register, run_cases
 
 __all__ = [
     "grade_frame_count",
     "grade_bin_frequencies",
     "grade_overlap_add",
-    "grade_dft",
+    "grade_inverse_dft",
     "grade_hz_to_mel_htk",
 ]
 
@@ -77,30 +76,36 @@ def grade_overlap_add(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
                           "window[r + 2 hop_length], ... up to the end of the window")
 
 
-# ---- Exercise "dft"
+# ---- Exercise "inverse_dft"
 
 
-@register("dft", 2, "the discrete Fourier transform from its definition")
-def grade_dft(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
-    """Grade ``fn(x (N,))`` -> complex ``(N // 2 + 1,)`` against ``torch.fft.rfft``."""
-    impulse = torch.zeros(8, dtype=torch.float64)
-    impulse[0] = 1.0
-    tone = torch.cos(2 * math.pi * 3 * torch.arange(16, dtype=torch.float64) / 16)
-    x = _rand(33, seed=11)
-    cases = [Case("an impulse: every bin 1", (impulse,), expected=torch.fft.rfft(impulse)),
-             Case("a cosine of 3 cycles: bin 3 holds N / 2", (tone,), expected=torch.fft.rfft(tone)),
-             Case("random, odd length", (x,), expected=torch.fft.rfft(x))]
+@register("inverse_dft", 2, "the inverse DFT of a one-sided spectrum, as a matrix")
+def grade_inverse_dft(fn: Callable[..., torch.Tensor]) -> ExerciseResult:
+    """Grade ``fn(spectrum (N // 2 + 1,) complex, n)`` -> real ``(n,)`` against ``torch.fft.irfft``."""
+    g = torch.Generator().manual_seed(12)
+    even, odd = torch.randn(16, generator=g, dtype=torch.float64), torch.randn(33, generator=g, dtype=torch.float64)
+    bin3 = torch.zeros(9, dtype=torch.complex128)
+    bin3[3] = 8.0  # N / 2 in bin 3 of N = 16: a cosine of 3 cycles and amplitude 1
+    nyquist = torch.zeros(9, dtype=torch.complex128)
+    nyquist[8] = 16.0  # N in the last bin of N = 16: +1, -1, +1, ...
+    cases = [Case("bin 3 alone (N = 16): a cosine of 3 cycles", (bin3, 16), expected=torch.fft.irfft(bin3, 16)),
+             Case("the last bin alone (N = 16): it has no mirror image", (nyquist, 16), expected=torch.fft.irfft(nyquist, 16)),
+             Case("the spectrum of a random signal, N = 16", (torch.fft.rfft(even), 16), expected=even),
+             Case("the spectrum of a random signal, N = 33 (odd: every bin but 0 has a mirror image)",
+                  (torch.fft.rfft(odd), 33), expected=odd)]
 
     def compare(expected: torch.Tensor, got: object) -> str | None:
-        if not isinstance(got, torch.Tensor) or not got.is_complex():
-            return f"expected a complex tensor, got {type(got).__name__} {getattr(got, 'dtype', '')}"
+        if not isinstance(got, torch.Tensor) or got.is_complex() or not got.is_floating_point():
+            return f"expected a real floating-point tensor, got {type(got).__name__} {getattr(got, 'dtype', '')}"
         if got.shape != expected.shape:
             return f"wrong shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}"
-        err = float((got.to(torch.complex128) - expected).abs().max())
+        err = float((got.double() - expected).abs().max())
         return None if err < 1e-6 * max(1.0, float(expected.abs().max())) else f"values differ by up to {err:.3g}"
 
-    return run_cases("dft", fn, cases, compare=compare,
-                     hint="one row of the basis per bin k = 0 .. N // 2, exp(-2j pi k n / N) with a minus sign")
+    return run_cases("inverse_dft", fn, cases, compare=compare,
+                     hint="x[t] = (1/N) sum over all N bins of X[k] exp(+2j pi k t / N); the bins the one-sided "
+                          "spectrum leaves out are the complex conjugates of bins 1 .. (N - 1) // 2, so those count twice "
+                          "(in the real part); bin 0 and, for even N, bin N / 2 count once")
 
 
 # ---- Exercise "hz_to_mel_htk"

@@ -9,7 +9,7 @@ __all__ = [
     "solution_frame_count",
     "solution_bin_frequencies",
     "solution_overlap_add",
-    "solution_dft",
+    "solution_inverse_dft",
     "solution_hz_to_mel_htk",
 ]
 
@@ -37,13 +37,21 @@ def solution_overlap_add(window: torch.Tensor, hop_length: int) -> torch.Tensor:
     return torch.stack([w[r::hop_length].sum() for r in range(hop_length)])
 
 
-def solution_dft(x: torch.Tensor) -> torch.Tensor:
-    """The one-sided DFT of a real signal x (N,) as a matrix product: X[k] = sum_n x[n] exp(-2 pi i k n / N)."""
-    n = x.shape[-1]
-    k = torch.arange(n // 2 + 1, dtype=torch.float64)[:, None]
-    t = torch.arange(n, dtype=torch.float64)[None, :]
-    basis = torch.exp(-2j * math.pi * k * t / n)
-    return basis @ x.to(torch.complex128)
+def solution_inverse_dft(spectrum: torch.Tensor, n: int) -> torch.Tensor:
+    """The n real samples whose one-sided DFT is spectrum (n // 2 + 1,), as one matrix product.
+
+    x[t] = (1/n) sum_k X[k] exp(2 pi i k t / n) over all n bins. The bins above n / 2 are the complex
+    conjugates of bins 1 .. (n - 1) // 2, so each of those counts twice in the real part; bin 0 and,
+    for even n, bin n / 2 have no mirror image and count once.
+    """
+    k = torch.arange(n // 2 + 1, dtype=torch.float64)
+    weight = torch.full_like(k, 2.0)
+    weight[0] = 1.0
+    if n % 2 == 0:
+        weight[-1] = 1.0
+    t = torch.arange(n, dtype=torch.float64)
+    basis = torch.exp(2j * math.pi * t[:, None] * k[None, :] / n)  # (n, bins): the conjugate of the DFT's rows
+    return (basis @ (weight * spectrum.to(torch.complex128))).real / n
 
 
 def solution_hz_to_mel_htk(freq_hz: torch.Tensor) -> torch.Tensor:
