@@ -258,8 +258,11 @@ def test_find_study_record_uses_a_record_only_when_corpus_and_settings_match(tmp
     record = {"settings": {"corpus": "abc", "epochs": 4, "lr": 0.005}, "runs": [{"x": 1}]}
     path.write_text(json.dumps(record))
     assert training.find_study_record(path, "abc", {"epochs": 4, "lr": 0.005}) == (record, "")
-    assert training.find_study_record(path, "abd", {"epochs": 4})[1] == "the record was made from another corpus"
+    other_build = "the record was made from another build of the corpus"
+    assert training.find_study_record(path, "abd", {"epochs": 4}) == (None, other_build)
+    assert training.find_study_record(path, "abd", {"epochs": 4}, allow_other_corpus=True) == (record, other_build)
     assert training.find_study_record(path, "abc", {"epochs": 5, "lr": 0.005})[1] == "the record was made with other settings (epochs)"
+    assert training.find_study_record(path, "abd", {"epochs": 5}, allow_other_corpus=True)[0] is None  # settings still count
     path.write_text("[]")
     with pytest.raises(ValueError, match="not a study record"):
         training.find_study_record(path, "abc", {})

@@ -266,20 +266,27 @@ def write_study_record(record: Mapping[str, object], path: str | Path) -> Path:
     return p
 
 
-def find_study_record(path: str | Path, corpus: str, settings: Mapping[str, object]) -> tuple[dict | None, str]:
+def find_study_record(path: str | Path, corpus: str, settings: Mapping[str, object],
+                      allow_other_corpus: bool = False) -> tuple[dict | None, str]:
     """Read a study's record (a JSON file of trained networks' results) if it matches (Chapter 6).
 
     A study too slow for a chapter is run by a command that writes a record; the chapter uses the
-    record only when it was made from the same corpus (its fingerprint,
-    :func:`audiomap_lib.data.datasets.compute_corpus_fingerprint`) with the same settings.
+    record only when it was made with the same settings and, unless ``allow_other_corpus``, from
+    the same corpus (its fingerprint, :func:`audiomap_lib.data.datasets.compute_corpus_fingerprint`).
+    The offline corpora are built on the reader's machine, and other versions of the speech
+    synthesisers give other clips, so a record made elsewhere may come from another build of the
+    corpus: then the caller must say so (the record's ``settings["corpus"]`` tells).
 
     Args:
         path: the record, ``{"settings": {...}, "runs": [...]}``.
         corpus: the fingerprint of the corpus the chapter has.
         settings: the chapter's settings; each must equal the record's.
+        allow_other_corpus: accept a record made with the same settings from another build of the
+            corpus (the reason says so).
 
     Returns:
-        ``(record, "")`` when it matches, else ``(None, why)`` with the reason in words.
+        ``(record, "")`` when it matches, ``(record, why)`` when only the corpus differs and
+        ``allow_other_corpus``, else ``(None, why)``, with the reason in words.
 
     Raises:
         ValueError: the file exists but is not a study record.
@@ -289,9 +296,10 @@ def find_study_record(path: str | Path, corpus: str, settings: Mapping[str, obje
         return None, f"no record at {p.name}"
     record = read_study_record(p)
     made = record["settings"]
-    if made.get("corpus") != corpus:
-        return None, "the record was made from another corpus"
     differ = sorted(k for k, v in settings.items() if made.get(k) != v)
     if differ:
         return None, f"the record was made with other settings ({', '.join(differ)})"
+    if made.get("corpus") != corpus:
+        why = "the record was made from another build of the corpus"
+        return (record, why) if allow_other_corpus else (None, why)
     return record, ""
