@@ -23,8 +23,8 @@ its own probability and a seeded random generator,
   reverberation time is drawn at random (:func:`make_room_impulse_response`).
 
 :func:`add_noise_at_snr`, :func:`make_babble`, :func:`make_noise_segments`, :func:`shift_waveform`,
-:func:`band_limit` and :func:`reverberate` are the same distortions with fixed amounts, for measuring accuracy against SNR, shift, bandwidth and
-room.
+:func:`band_limit` and :func:`reverberate` are the same distortions with fixed amounts, for
+measuring accuracy against SNR, babble, recorded noise, shift, bandwidth and room.
 """
 from __future__ import annotations
 

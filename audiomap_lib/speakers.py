@@ -61,8 +61,8 @@ from .utils import check_non_negative_int, check_positive_int, check_real, set_s
 __all__ = [
     "BABBLE_TEST",
     "BAND_TEST_SR_HZ",
-    "NOISE_TEST",
     "CONDITIONS",
+    "NOISE_TEST",
     "RECIPES",
     "ROOM_TEST",
     "compare_recipes",
